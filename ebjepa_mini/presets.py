@@ -2,14 +2,14 @@
 
 Four presets share the same code and differ only in sizes:
 
-========  =====================================  ======================
-name      where                                  budget per chapter
-========  =====================================  ======================
-``ci``    CI, 2 CPU cores, no network            <= 90 s
-``cpu``   a laptop CPU                           <= 10 min
-``gpu``   Colab T4 / one local GPU               <= 20 min
-``paper`` one large GPU                          the paper's settings
-========  =====================================  ======================
+=========  =====================================  ======================
+name       where                                  budget per chapter
+=========  =====================================  ======================
+``ci``     CI, 2 CPU cores, no network            <= 90 s
+``cpu``    a laptop CPU                           <= 10 min
+``gpu``    Colab T4 / one local GPU               <= 20 min
+``paper``  one large GPU                          the paper's settings
+=========  =====================================  ======================
 
 ``get_preset()`` reads ``EBJEPA_PRESET``; when it is unset the device decides
 (CUDA -> ``gpu``, otherwise ``cpu``). Chapters read every size (steps, widths,
@@ -36,6 +36,7 @@ class EnergySettings:
     grid: int = 61               # resolution of energy heat-maps (grid x grid)
     n_latent: int = 48           # latent values swept for the free energy (step 2*pi/n_latent)
     train_steps: int = 300       # steps of the small regularised-vs-contrastive demo
+    gd_steps: int = 40           # gradient-descent steps of the inference figures (paths of y and z)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,542 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-energy)=
+# # 1. Energy-based models
+#
+# A JEPA never outputs a picture of the future. It outputs a number: how well a context and a
+# target fit together. That number is an {term}`Energy`, and this chapter builds the idea from
+# a 2-D toy world you can see in full. The world is a set of points on an ellipse, and every
+# energy is drawn with the same colour map, from the first figure to the last
+# {cite:p}`lecun2006tutorial`. The chapter ends with the paper's single energy for all of its
+# models {cite:p}`ebjepa2026`, and it shows why that energy needs a regulariser.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. read an energy as a compatibility score and do inference by minimising it (grid search, gradient descent);
+# 2. remove a {term}`Latent variable` with the zero-temperature or the relaxed {term}`Free energy`,
+#    and say what the {term}`Inverse temperature` $\beta$ does at both ends;
+# 3. explain why pulling the energy down on data alone collapses it, and how contrastive
+#    training and regularised training each prevent that;
+# 4. write the paper's unified JEPA energy (paper eqs. 1–5) for images, video and actions, and
+#    explain why it needs a regulariser $R$.
+#
+# **Runtime** (whole chapter including kernel start, measured on a busy 2-core CPU; the toy
+# models always run on the CPU, because a GPU does not help models this small):
+#
+# | preset | sizes (points / grid / latent values / training steps) | time |
+# |---|---|---|
+# | `ci` | 120 / 41×41 / 36 / 150 | about 20 s |
+# | `cpu` | 200 / 61×61 / 48 / 300 | about 25 s |
+# | `gpu` | 400 / 101×101 / 96 / 600 | about 30 s |
+
+# %% tags=["colab-setup"]
+import sys, subprocess
+if "google.colab" in sys.modules:  # Colab: install the book's package, keep Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ebjepa-mini[colab] @ git+https://github.com/ebjepa-mini/ebjepa-mini-book@main"], check=True)
+from ebjepa_mini import chapter_setup
+preset, device = chapter_setup(seed=0)
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from ipywidgets import FloatLogSlider, interact
+
+from ebjepa_mini import checks, energy, viz
+
+viz.use_book_style()
+S = preset.energy                       # every size of this chapter: points, grid, latent values, steps
+gen = torch.Generator().manual_seed(0)
+print(S)
+
+# %% [markdown]
+# ## 1.1 An energy on a toy world
+#
+# An energy-based model assigns a scalar $E(x, y)$ to a pair: an observed input $x$ and a
+# variable $y$ to be predicted or judged. Low energy means *compatible*, high energy means
+# *incompatible*. Nothing requires $E$ to be normalised like a probability. Inference is the
+# search for the most compatible $y$:
+#
+# $$
+# \check y = \operatorname*{arg\,min}_y E(x, y).
+# $$ (eq-inference)
+#
+# Our toy world has no $x$ yet (we add one in {ref}`sec-horn`). The data are points
+# $y \in \mathbb{R}^2$ near an ellipse. A point on the ellipse is fixed by one angle $z$, and
+# the *decoder* draws it:
+#
+# $$
+# \tilde y(z) = \begin{pmatrix} a \cos z \\ b \sin z \end{pmatrix}, \qquad a = 1.6,\ b = 0.8 .
+# $$ (eq-decoder)
+
+# %%
+y_data = energy.sample_ellipse(S.n_points, noise=0.05, generator=gen)
+fig = viz.plot_toy_world(y_data)
+plt.show()
+
+# %% [markdown]
+# *Figure 1.1: the toy world. Orange dots are the training points $y$ (noisy samples of the
+# ellipse); the blue dashed curve is the decoder $\tilde y(z)$, with eight latent values $z$ marked.*
+
+# %% [markdown]
+# ## 1.2 Latent variables, the zero-temperature free energy, and inference
+#
+# The angle $z$ is never observed: it is a {term}`Latent variable`. A latent-variable energy
+# scores a point *and* a guess for its latent:
+#
+# $$
+# E(y, z) = \lVert y - \tilde y(z) \rVert^2 .
+# $$ (eq-latent-energy)
+#
+# To score $y$ alone we eliminate $z$. The simplest way is to keep the best guess. This gives
+# the **zero-temperature free energy**
+#
+# $$
+# F_\infty(y) = \min_z E(y, z),
+# $$ (eq-free-energy-zero)
+#
+# which here is the squared distance from $y$ to the ellipse. The package sweeps $z$ over a
+# grid of `S.n_latent` angles (step $2\pi/K$), as in the NYU deep-learning course notes on
+# energy-based models. We compare that grid minimum with a brute-force sweep over 4096 angles.
+
+# %%
+grid, y1, y2 = energy.make_grid(S.grid)                      # [grid*grid, 2] points of the plane
+F_inf = energy.free_energy_zero_temp(grid, S.n_latent)      # Eq. (eq-free-energy-zero) on every point
+F_dense = energy.free_energy_zero_temp(grid, 4096)           # reference: the true squared distance
+grid_error = (F_inf - F_dense).abs().max().item()
+print(f"K = {S.n_latent} latent values: max |F_inf - squared distance| over the plane = {grid_error:.4f}")
+
+# %% [markdown]
+# Inference is energy minimisation, and gradient descent does it in two ways.
+#
+# * **On $y$**: slide a point downhill on $F_\infty$. Each step moves it towards its closest
+#   decoded point, and it stops on the ellipse.
+# * **On $z$**: for a fixed point $y^*$, slide the latent downhill on $E(y^*, z)$. This is
+#   cheaper than a grid, but it is *local*. Started on the wrong side, it settles on the far
+#   side of the ellipse, which is a local minimum. A grid search cannot make this mistake.
+
+# %%
+starts = torch.tensor([[-2.2, 2.0], [2.3, -1.8], [0.3, 0.2], [0.0, 2.2], [-1.0, -0.3]])
+y_paths = energy.infer_y(starts, steps=S.gd_steps, lr=0.1, n_latent=S.n_latent)
+y_star = torch.tensor([[0.2, 1.2]])
+z_axis = energy.latent_grid(S.n_latent)
+profile = energy.latent_energy(y_star, z_axis)[0]                                     # E(y*, z) on the grid
+z_paths = energy.infer_latent(y_star.expand(2, 2), torch.tensor([1.0, 4.2]), steps=S.gd_steps, lr=0.05)
+fig = viz.plot_inference(F_inf, y1, y2, y_paths, z_axis, profile, z_paths)
+plt.show()
+e_end = energy.latent_energy(y_star.expand(2, 2), z_paths[-1].unsqueeze(1)).squeeze(1)
+print(f"y paths: F_inf at the end = {energy.free_energy_zero_temp(y_paths[-1], 2048).max():.4f} (max of 5)")
+print(f"z paths from z=1.0 and z=4.2 end at energies {e_end[0]:.3f} and {e_end[1]:.3f}; "
+      f"global minimum {energy.free_energy_zero_temp(y_star, 4096).item():.3f}")
+
+# %% [markdown]
+# *Figure 1.2: left, the zero-temperature free energy $F_\infty(y)$ with gradient-descent
+# paths of $y$ (orange starts, blue ends on the ellipse); right, the energy $E(y^*, z)$ of
+# the point $y^* = (0.2, 1.2)$ along the latent, and gradient descent on $z$ from two starts.*
+#
+# :::{admonition} What you should see
+# * The grid minimum matches the true squared distance to within about 0.05, because the grid
+#   step is $2\pi/K$. The printed error shrinks as $K$ grows.
+# * Every $y$ path ends on the ellipse, with $F_\infty < 0.01$.
+# * On $z$, the start at $z = 1$ reaches the global minimum (about 0.16). The start at
+#   $z = 4.2$ stops near $z = 5.05$ with energy about 3.9. That point is on the bottom of the
+#   ellipse and is a local minimum.
+# :::
+
+# %% [markdown]
+# ## 1.3 The relaxed free energy and the inverse temperature
+#
+# Keeping only the best $z$ is one choice. A softer one lets every latent value contribute,
+# each weighted by $e^{-\beta E}$. This is the relaxed {term}`Free energy` at
+# {term}`Inverse temperature` $\beta$:
+#
+# $$
+# F_\beta(y) = -\frac{1}{\beta} \log \Big( \frac{1}{K} \sum_{k=1}^{K} e^{-\beta E(y, z_k)} \Big).
+# $$ (eq-free-energy-beta)
+#
+# The two ends of the temperature scale are the two simplest summaries of $E(y, \cdot)$.
+#
+# * **Cold, $\beta \to \infty$**: the smallest term dominates, and $F_\beta \to \min_z E = F_\infty$.
+#   More precisely, $F_\infty \le F_\beta \le F_\infty + \log(K)/\beta$.
+# * **Hot, $\beta \to 0$**: expanding $e^{-\beta E} \approx 1 - \beta E$ gives
+#   $F_\beta \to \frac{1}{K}\sum_k E(y, z_k)$, the *mean* energy. Every latent value counts, and the
+#   ellipse's shape is smoothed away.
+#
+# In between, $F_\beta$ decreases as $\beta$ grows. Computing it naively overflows or
+# underflows ($e^{-\beta E}$ is $0$ in floating point once $\beta E \gtrsim 750$), so the package
+# uses `torch.logsumexp`, which factors out the largest term first. Move the slider to cool
+# or heat the model. It needs a running kernel (Jupyter or Colab); the static page shows the
+# same maps in the figure after it.
+
+# %%
+def show_free_energy(beta=1.0):
+    viz.plot_free_energy_beta(energy.free_energy(grid, beta, S.n_latent), y1, y2, beta, data=y_data)
+    plt.show()
+
+
+interact(show_free_energy, beta=FloatLogSlider(value=1.0, base=10, min=-2, max=3, step=0.1, description="β"));
+
+# %% [markdown]
+# *Live figure: $F_\beta(y)$ at the slider's $\beta$, with the training points as orange dots (it redraws only
+# with a running kernel).*
+
+# %%
+betas = [math.inf, 10.0, 1.0, 0.1]
+maps = {b: energy.free_energy(grid, b, S.n_latent) for b in betas}
+fig = viz.plot_free_energy_betas(maps, y1, y2)
+plt.show()
+probe = torch.tensor([[0.0, 0.0], [1.6, 0.0]])                        # the centre, and a point on the ellipse
+e_probe = energy.latent_energy(probe, energy.latent_grid(S.n_latent))
+for b in [math.inf, 100.0, 10.0, 1.0, 0.1, 0.001]:
+    print(f"beta = {b:>7}: F_beta(centre) = {energy.free_energy(probe, b, S.n_latent)[0]:.3f}, "
+          f"F_beta(on ellipse) = {energy.free_energy(probe, b, S.n_latent)[1]:.3f}")
+print("limits: min_z E =", [round(v, 3) for v in e_probe.min(1).values.tolist()],
+      "| mean_z E =", [round(v, 3) for v in e_probe.mean(1).tolist()])
+
+# %% [markdown]
+# *Figure 1.3: the relaxed free energy $F_\beta(y)$ for $\beta = \infty, 10, 1, 0.1$, on one
+# colour scale. Cooling sharpens the valley onto the ellipse; heating fills it in until only
+# a bowl around the centre remains.*
+#
+# :::{admonition} What you should see
+# * At the centre, $F_\beta$ runs from $b^2 = 0.64$ (cold) up to the mean energy
+#   $(a^2 + b^2)/2 = 1.6$ (hot). On the ellipse it runs from $0$ up to $a^2 + (a^2+b^2)/2 = 4.16$.
+# * Each printed column never increases as $\beta$ grows. At $\beta = 100$ it is within
+#   $\log(K)/100 \approx 0.04$ of the minimum.
+# :::
+
+# %% [markdown]
+# (sec-horn)=
+# ### A conditional world: the horn
+#
+# Now add an input $x \in [0, 1]$. For each $x$ the data lie on a smaller, turned ellipse,
+# $\tilde y(x, z)$: it is scaled by $0.4 + 0.6x$ and rotated by $(1 - x)\pi/2$. Stacked along
+# $x$, these ellipses form a horn. The energy is $E(x, y, z) = \lVert y - \tilde y(x, z)\rVert^2$.
+# The two variables now have different jobs. The *observed* $x$ selects which ellipse. The
+# *latent* $z$ covers what $x$ cannot determine, namely where on that ellipse $y$ lies. A JEPA
+# works the same way. The context fixes most of the target's representation, and the rest is
+# the part the predictor cannot know.
+
+# %%
+x_values = (0.0, 0.5, 1.0)
+horn_maps = {x: energy.free_energy_zero_temp(grid, S.n_latent, x=x) for x in x_values}
+fig = viz.plot_horn(horn_maps, y1, y2)
+plt.show()
+
+# %% [markdown]
+# *Figure 1.4: the conditional zero-temperature free energy $F_\infty(x, y) = \min_z E(x, y, z)$ for
+# three inputs $x$; the dashed curve is the ellipse that $x$ selects.*
+
+# %% [markdown]
+# ## 1.4 How training shapes the energy
+#
+# So far the energy was given. Learning means choosing parameters $\theta$ of $E_\theta$ so that
+# the data get low energy **and everything else gets higher energy**. The second half is
+# easy to forget. We train three small models on the same points for `S.train_steps` Adam
+# steps.
+#
+# **(a) Pull down only.** A flexible energy $E_\theta(y) = \lVert \mathrm{MLP}_\theta(y) \rVert^2$
+# is trained with the loss $\frac{1}{N}\sum_i E_\theta(y_i)$. This loss is smallest when the
+# energy is zero *everywhere*: the energy goes flat and stops telling data from non-data.
+# This is collapse.
+#
+# **(b) Contrastive.** The same MLP also pushes up the energy of *negative samples* $\hat y$
+# until they reach a margin $m$ (the hinge loss):
+#
+# $$
+# \mathcal{L}_{\text{hinge}}(\theta) = \frac{1}{N}\sum_i E_\theta(y_i)
+#   + \frac{1}{M}\sum_j \max\big(0,\ m - E_\theta(\hat y_j)\big).
+# $$ (eq-hinge)
+#
+# Half the negatives are uniform in the square and half are jittered data points. The energy
+# is shaped only where negatives land, which in high dimensions is a small fraction of the
+# space.
+#
+# **(c) Regularised.** Keep "pull down only", but limit how much of the space can have low
+# energy. The model is a learnable ellipse $c + Az$ with a 2-D latent $z$, plus a regulariser
+# that keeps $z$ near the unit circle:
+#
+# $$
+# F_\theta(y) = \min_{z \in \mathbb{R}^2} \ \lVert y - (c + A z) \rVert^2 + \lambda\,(\lVert z \rVert - 1)^2 .
+# $$ (eq-regularised-latent)
+#
+# With $\lambda = 0$ the latent can reach every point of the plane, so $F_\theta \equiv 0$: too
+# much latent capacity also flattens the energy. With $\lambda > 0$ the low-energy set is
+# essentially one closed curve. Training can only *move* that curve onto the data, not widen
+# it. This is the idea behind regularised (non-contrastive) methods, and JEPAs use it: a term
+# $R$ limits the volume of low energy, so no negatives are needed {cite:p}`lecun2022path`.
+
+# %%
+titles = {"pull_down": "pull down only", "contrastive": "contrastive (hinge)", "regularised": "regularised latent"}
+y_off = energy.off_manifold_points(S.grid, min_dist=0.5)     # probe points >= 0.5 away from the ellipse
+runs, results, stats = {}, {}, {}
+for method in energy.TRAIN_METHODS:
+    run = runs[method] = energy.train_energy_model(method, y_data, S.train_steps, n_latent=S.n_latent)
+    results[titles[method]] = (run.energy(grid), run.history)
+    stats[method] = energy.energy_stats(run.energy, y_data, y_off)
+    print(f"{titles[method]:>20}: mean E on data {stats[method]['e_data']:.4f} | off the ellipse "
+          f"{stats[method]['e_off']:9.3f} | spread {stats[method]['spread']:8.3f}")
+
+# %%
+fig = viz.plot_trained_energies(results, y1, y2, data=y_data)
+plt.show()
+
+# %% [markdown]
+# *Figure 1.5: top, the trained energies on the same colour scale as before (data as orange
+# dots); bottom, the mean energy on data (solid) and on points at least 0.5 away from the
+# ellipse (dashed) during training, on a log scale.*
+#
+# :::{admonition} What you should see
+# * **Pull down only**: the whole plane goes dark. Both curves fall below $10^{-2}$ and the
+#   spread is about 0. This is a flat, collapsed energy: it scores every point as data.
+# * **Contrastive**: a thin dark ring on the data. The energy off the ellipse rises far above
+#   the margin $m = 1$ (tens to hundreds), because nothing holds it down where negatives pushed.
+# * **Regularised**: a smooth valley that follows the ellipse. The energy off the ellipse is
+#   about 1 to 2, the squared distance to the learned curve, and no negatives were used.
+# :::
+
+# %%
+semi_axes = torch.linalg.svdvals(runs["regularised"].model.A.detach())   # the learned ellipse is c + A(cos z, sin z)
+print(f"learned semi-axes: {semi_axes[0]:.3f}, {semi_axes[1]:.3f} | true: {energy.ELLIPSE_RADII}")
+
+# %% [markdown]
+# The regularised model recovers the ellipse's semi-axes to within a few per cent (the noise
+# on the data and the finite $\lambda$ account for the rest). The picture to keep for
+# the rest of the book: **a flat energy is a collapsed energy**, and the cure is either
+# negatives (contrastive) or a limit on the low-energy volume (regularised).
+
+# %% [markdown]
+# ## 1.5 From the toy world to JEPA: one energy for images, video and actions
+#
+# A {term}`JEPA` measures compatibility in *representation space* rather than in the space
+# of pixels. An {term}`Encoder` $f_\theta$ embeds the context $x$ and the target $x'$. A
+# {term}`Predictor` $g_\phi$ maps the context's representation, together with an encoded
+# action $q_\omega(a)$ if there is one, to a guess of the target's representation
+# {cite:p}`lecun2022path`. The EB-JEPA paper writes all of its models with one energy
+# (paper eq. 1) and one loss (paper eq. 5) {cite:p}`ebjepa2026`:
+#
+# $$
+# E(x, x', a) = L_{\text{pred}}\big(g_\phi(f_\theta(x), q_\omega(a)),\ f_\theta(x')\big),
+# $$ (eq-jepa-energy)
+#
+# $$
+# \mathcal{L} = L_{\text{pred}} + \lambda\, R(z), \qquad z = f_\theta(x).
+# $$ (eq-jepa-loss)
+#
+# $L_{\text{pred}}$ is a squared error. The three instantiations differ only in what $x$, $x'$,
+# $g_\phi$ and $q_\omega$ are:
+#
+# | instantiation | context $x$ → target $x'$ | encoder $f_\theta$ | predictor $g_\phi$ | action encoder $q_\omega$ | paper |
+# |---|---|---|---|---|---|
+# | image | one augmented view → another view of the same image | ResNet-18, shared by both views | identity: $E = \lVert z - z' \rVert^2$ | none | eq. 2 |
+# | video | frames up to $t$ → frame $t+1$ | per-frame ConvNet | ResUNet on the two most recent frame representations $(z_{t-1}, z_t)$, rolled out for several steps | none | eq. 3 |
+# | action-conditioned | frame $t$ and action $a_t$ → frame $t+1$ | IMPALA ConvNet | GRU, $\hat z_{t+1} = g_\phi(z_t, a_t)$, rolled out along an action sequence | identity | eq. 4 |
+#
+# The toy world supplies two "views" of each point: two noisy copies of the same sample of
+# the ellipse. With a toy linear encoder, {eq}`eq-jepa-energy` for the image instantiation
+# is just `energy.jepa_energy(f, None, x, x_prime)`.
+
+# %%
+x_view = y_data + 0.2 * torch.randn(y_data.shape, generator=gen)       # two views of each toy point
+x_view2 = y_data + 0.2 * torch.randn(y_data.shape, generator=gen)
+torch.manual_seed(0)
+f = torch.nn.Linear(2, 2)                                              # a toy linear encoder f_theta
+with torch.no_grad():
+    e_pairs = energy.jepa_energy(f, None, x_view, x_view2)             # image instantiation: g = identity
+    e_mismatch = energy.jepa_energy(f, None, x_view, x_view2.roll(1, dims=0))
+print(f"untrained encoder: mean E(x, x') = {e_pairs.mean():.3f} on true pairs, "
+      f"{e_mismatch.mean():.3f} on mismatched pairs")
+
+# %% [markdown]
+# **Why a regulariser $R$?** The energy {eq}`eq-jepa-energy` has a trivial minimiser. If the
+# encoder sends every input to the same vector, the prediction is perfect for *every* pair,
+# related or not. This is {term}`Complete collapse`: the JEPA version of the flat energy in
+# figure 1.5. The paper has no negatives, no momentum encoder and no stop-gradient, so the
+# only thing in {eq}`eq-jepa-loss` that rules out collapse is $\lambda R$. Train the toy
+# encoder with $\lambda = 0$ and watch what happens.
+
+# %%
+hist = energy.train_toy_jepa(x_view, x_view2, S.train_steps, reg=None, lam=0.0)
+fig = viz.plot_toy_jepa_collapse(hist)
+plt.show()
+print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
+      f"E(mismatched pairs) = {hist['e_neg'][-1]:.2e}, std of f(x) = {hist['z_std'][-1]:.2e}")
+
+# %% [markdown]
+# *Figure 1.6: a toy linear JEPA trained on {eq}`eq-jepa-loss` with $\lambda = 0$. Left, the
+# mean energy of true and of mismatched pairs; right, the mean per-dimension standard deviation
+# of the embeddings $f_\theta(x)$ (both on log scales).*
+#
+# :::{admonition} What you should see
+# At the start, mismatched pairs have clearly higher energy than true pairs. By the end,
+# *both* energies and the embedding standard deviation have fallen by many orders of
+# magnitude, to about $10^{-6}$ or below. The encoder has shrunk to a single point, and its energy is
+# flat. It is the same failure as "pull down only", now in representation space.
+# :::
+#
+# Chapter 2 adds the missing term. VICReg's variance and covariance penalties
+# {cite:p}`bardes2022vicreg` and SIGReg's push towards an isotropic Gaussian
+# {cite:p}`balestriero2025lejepa` are two choices of $R(z)$. Each limits the volume of low
+# energy, as the regularised latent did in section 1.4.
+#
+# ## Summary
+#
+# * An energy scores compatibility. Inference minimises it, over $y$ or over a latent $z$,
+#   by grid search (global, but costly) or by gradient descent (cheap, but local).
+# * The free energy removes a latent. At zero temperature it keeps the best $z$; the relaxed
+#   version {eq}`eq-free-energy-beta` moves from the minimum ($\beta \to \infty$) to the
+#   mean ($\beta \to 0$).
+# * Training must make the energy low on data **and** high elsewhere. Pulling down alone
+#   collapses it. Contrastive methods push up negatives; regularised methods limit the
+#   low-energy volume.
+# * EB-JEPA has one energy {eq}`eq-jepa-energy` and one loss {eq}`eq-jepa-loss` for images,
+#   video and actions. Without $R$ the loss is minimised by complete collapse.
+
+# %% [markdown]
+# ## Exercises
+#
+# :::{exercise} The relaxed free energy from an energy table
+# :label: ex-energy-1
+# Write `my_free_energy(E, beta)` that takes a table of energies `E` of shape `[N, K]` (one row
+# per point, one column per latent value) and returns $F_\beta$ of {eq}`eq-free-energy-beta` for
+# each row, shape `[N]`. Use `torch.logsumexp`, and remember the $\frac{1}{K}$. Then run
+# `checks.check_free_energy(my_free_energy)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-energy-1
+# :class: dropdown
+# $\log \frac{1}{K}\sum_k e^{-\beta E_k} = \operatorname{logsumexp}_k(-\beta E_k) - \log K$.
+# Without the $-\log K$ you compute a "log-sum" free energy. It still tends to the minimum as
+# $\beta \to \infty$, but as $\beta \to 0$ it runs off to $-\infty$ instead of reaching the mean
+# energy. `logsumexp` subtracts the largest exponent before exponentiating, so large $\beta E$
+# does not underflow to $\log 0 = -\infty$.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_free_energy(E, beta):
+    return -(torch.logsumexp(-beta * E, dim=-1) - math.log(E.shape[-1])) / beta
+
+
+checks.check_free_energy(my_free_energy)
+
+# %% [markdown]
+# :::{exercise} A hinge for contrastive training
+# :label: ex-energy-2
+# Write `my_hinge(e_pos, e_neg, margin)` for {eq}`eq-hinge`, given the energies of the data
+# `e_pos` of shape `[N]` and of the negatives `e_neg` of shape `[M]`, and check it with
+# `checks.check_hinge_loss(my_hinge)`. What would go wrong if negatives were pushed up
+# without the $\max(0, \cdot)$?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-energy-2
+# :class: dropdown
+# `e_pos.mean() + torch.relu(margin - e_neg).mean()`. Without the clip, the loss is
+# unbounded below. Raising any negative's energy always lowers the loss, so training spends
+# its effort making energies huge far from the data instead of shaping the region near it.
+# The margin says "high enough is enough".
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_hinge(e_pos, e_neg, margin):
+    return e_pos.mean() + torch.relu(margin - e_neg).mean()
+
+
+checks.check_hinge_loss(my_hinge)
+
+# %% [markdown]
+# :::{exercise} Too much latent capacity
+# :label: ex-energy-3
+# Build `energy.RegularisedLatentEnergy(lam=0.0, n_latent=S.n_latent)`, an untrained model with
+# $\lambda = 0$ in {eq}`eq-regularised-latent`, and evaluate it on `grid` (inside
+# `torch.no_grad()`). Pass the result to `checks.check_flat_energy`. Why is the energy flat
+# although the model was never trained? What would happen if you trained it with "pull down only"?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-energy-3
+# :class: dropdown
+# With $\lambda = 0$, $z$ may be any vector in the plane. For any $y$ choose $z = A^{-1}(y - c)$:
+# the reconstruction is exact and the energy is 0. A latent with as many dimensions as the
+# data can explain anything, so the free energy is flat before any training. Training with
+# "pull down only" cannot change that, because the loss is already at its minimum. This is why
+# latent-variable models limit the latent's information (a smaller dimension, sparsity, noise),
+# and why a JEPA limits its representations with $R$.
+# :::
+
+# %% tags=["solution", "hide-input"]
+with torch.no_grad():
+    F_flat = energy.RegularisedLatentEnergy(lam=0.0, n_latent=S.n_latent)(grid)
+checks.check_flat_energy(F_flat)
+
+# %% [markdown]
+# :::{exercise} How cold is cold enough?
+# :label: ex-energy-4
+# Show that $F_\infty(y) \le F_\beta(y) \le F_\infty(y) + \log(K)/\beta$ for the grid version
+# of {eq}`eq-free-energy-beta`. How large must $\beta$ be for $F_\beta$ to be within $0.01$ of
+# $F_\infty$ everywhere when $K = 36$? Check your answer with `energy.free_energy` on `grid`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-energy-4
+# :class: dropdown
+# Let $m = \min_k E_k$. Every term satisfies $e^{-\beta E_k} \le e^{-\beta m}$, so the mean is at
+# most $e^{-\beta m}$ and $F_\beta \ge m$. The mean is also at least $\frac{1}{K} e^{-\beta m}$
+# (keep only the smallest energy), so $F_\beta \le m + \log(K)/\beta$. A gap of at most $0.01$
+# is guaranteed once $\beta \ge 100 \log 36 \approx 358$. In practice fewer are enough where
+# several latent values are nearly optimal, but the bound holds everywhere.
+# :::
+
+# %% [markdown]
+# :::{exercise} Reading the unified energy
+# :label: ex-energy-5
+# (a) In the image instantiation ($g_\phi$ = identity), what is the energy of *any* pair if
+# $f_\theta(x) = c$ for all $x$? (b) In the action-conditioned instantiation, could the
+# predictor avoid collapse by ignoring the action? Which term of {eq}`eq-jepa-loss` has to
+# prevent collapse, and on which variable does it act? (c) Implement {eq}`eq-jepa-energy`
+# yourself as `my_jepa_energy(f, g, x, x_prime, a=None, q=None)` and check it with
+# `checks.check_jepa_energy(my_jepa_energy)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-energy-5
+# :class: dropdown
+# (a) $E = \lVert c - c \rVert^2 = 0$ for every pair, related or not. This is complete
+# collapse, and it is the global minimum of $L_{\text{pred}}$. (b) No. A constant encoder
+# with a predictor that ignores the action (or outputs the constant) still has zero
+# prediction error, so the action does not help. Only $\lambda R(z)$ can rule this out, and
+# it acts on the representations $z = f_\theta(x)$, not on the predictions. In the paper's
+# world model, extra terms such as an inverse-dynamics loss also force $z$ to carry the
+# action's effect. (c) See the solution cell.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_jepa_energy(f, g, x, x_prime, a=None, q=None):
+    z, target = f(x), f(x_prime)
+    if g is None:
+        pred = z
+    elif a is None:
+        pred = g(z)
+    else:
+        pred = g(z, a if q is None else q(a))
+    return ((pred - target) ** 2).reshape(len(pred), -1).sum(-1)
+
+
+checks.check_jepa_energy(my_jepa_energy)

@@ -1,0 +1,137 @@
+"""Joint-Embedding Predictive Architectures: one energy, three instantiations.
+
+Paper eqs. 1-5 (chapter 1):
+
+.. math:: z = f_\\theta(x),\\quad u = q_\\omega(a),\\quad
+          E(x, x', a) = L_{pred}\\bigl(g_\\phi(f_\\theta(x), u),\\ f_\\theta(x')\\bigr),\\qquad
+          L = L_{pred} + \\lambda R(z)
+
+* image (eq. 2): predictor = identity, ``x, x'`` two views of one image (:class:`ImageJEPA`);
+* video (eq. 3): predictor on the most recent frame representations (chapter 4);
+* action-conditioned (eq. 4): predictor conditioned on ``u = q(a)`` (chapter 5).
+
+Targets are not detached and there is no EMA teacher: collapse is prevented by the
+regulariser ``R`` alone (EB-JEPA's choice).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .regularizers import two_view_loss
+
+__all__ = ["JEPA", "ImageJEPA", "RegularizerWeights"]
+
+
+class JEPA(nn.Module):
+    """The unified energy of paper eqs. 1-5.
+
+    Args:
+        encoder: ``f_theta``, maps observations to representations.
+        predictor: ``g_phi(z, u)``; ``None`` means identity (image JEPA). Called as
+            ``predictor(z)`` when there is no conditioning and ``predictor(z, u)`` otherwise.
+        action_encoder: ``q_omega``; ``None`` means identity on the actions.
+    """
+
+    def __init__(self, encoder: nn.Module, predictor: nn.Module | None = None,
+                 action_encoder: nn.Module | None = None):
+        super().__init__()
+        self.encoder = encoder
+        self.predictor = predictor
+        self.action_encoder = action_encoder
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``z = f_theta(x)``."""
+        return self.encoder(x)
+
+    def predict(self, z: torch.Tensor, a: torch.Tensor | None = None) -> torch.Tensor:
+        """``g_phi(z, q_omega(a))`` (identity predictor when none was given)."""
+        if self.predictor is None:
+            if a is not None:
+                raise ValueError("a (actions) were given but this JEPA has no predictor to condition on them")
+            return z
+        if a is None:
+            return self.predictor(z)
+        u = self.action_encoder(a) if self.action_encoder is not None else a
+        return self.predictor(z, u)
+
+    def energy(self, x: torch.Tensor, x_prime: torch.Tensor, a: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample energy ``E(x, x', a) = || g(f(x), q(a)) - f(x') ||^2`` (mean over feature dims).
+
+        Returns ``[B]``: low for compatible pairs, high for incompatible ones -- once trained.
+        """
+        pred = self.predict(self.encode(x), a)
+        target = self.encode(x_prime)
+        if pred.shape != target.shape:
+            raise ValueError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}")
+        return (pred - target).pow(2).flatten(1).mean(dim=1)
+
+
+@dataclass
+class RegularizerWeights:
+    """Weights of the image objective (0 switches a term off). See :func:`~ebjepa_mini.regularizers.two_view_loss`.
+
+    ``RegularizerWeights()`` is the unregularised objective; VICReg is
+    ``RegularizerWeights(variance=1, covariance=80)`` and SIGReg ``RegularizerWeights(sigreg=10)``.
+    """
+
+    invariance: float = 1.0
+    variance: float = 0.0
+    covariance: float = 0.0
+    sigreg: float = 0.0
+
+    def __post_init__(self):
+        for k, v in asdict(self).items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{k} weight must be a number >= 0, got {v!r}")
+
+    @property
+    def label(self) -> str:
+        """Short name for plots: ``"none"``, ``"variance"``, ``"vicreg"``, ``"sigreg"``, ..."""
+        on = [k for k in ("variance", "covariance", "sigreg") if getattr(self, k) > 0]
+        if not on:
+            return "none"
+        if on == ["variance", "covariance"]:
+            return "vicreg"
+        return "+".join(on)
+
+
+class ImageJEPA(nn.Module):
+    """Image JEPA with a projector (spec §1.2): encoder ``f``, projector ``h``, identity predictor.
+
+    The invariance and the regularisers act on projector outputs ``r = h(f(x))``; the
+    linear probe reads the encoder features ``f(x)``.
+    """
+
+    def __init__(self, encoder: nn.Module, projector: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.projector = projector
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Projected embeddings ``[B, P]``."""
+        return self.projector(self.encoder(x))
+
+    def loss(self, v1: torch.Tensor, v2: torch.Tensor, weights: RegularizerWeights, num_slices: int = 256,
+             generator: torch.Generator | None = None, monitor: bool = False):
+        """Objective on two views: ``(total, terms)``; both views go through one forward pass."""
+        r = self(torch.cat([v1, v2]))
+        r1, r2 = r.chunk(2)
+        return two_view_loss(r1, r2, invariance=weights.invariance, variance=weights.variance,
+                             covariance=weights.covariance, sigreg_weight=weights.sigreg,
+                             num_slices=num_slices, generator=generator, monitor=monitor)
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor, batch_size: int = 1024, projected: bool = True) -> torch.Tensor:
+        """Embeddings of ``x`` in eval mode, in batches (``[N, P]`` or encoder ``[N, F]``)."""
+        was = self.training
+        self.eval()
+        out = []
+        for i in range(0, len(x), batch_size):
+            h = self.encoder(x[i:i + batch_size])
+            out.append(self.projector(h) if projected else h)
+        self.train(was)
+        return torch.cat(out)
+
