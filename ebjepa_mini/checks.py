@@ -131,3 +131,81 @@ def check_jepa_energy(fn: Callable, seed: int = 0) -> None:
             raise AssertionError(f"[{name}] mismatch: max abs error {(got - want).abs().max().item():.3g}. "
                                  "E = ||g(f(x), q(a)) - f(x')||^2, summed over dimensions, one value per example.")
     _correct("Your energy matches paper eq. 1 for the image and the action-conditioned instantiations.")
+
+
+# ---- Chapter 2 ----
+__all__ += ["check_vicreg_variance", "check_effective_rank", "check_collapse_diagnosis"]
+
+
+def check_vicreg_variance(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> None:
+    """Exercise 2.1: ``fn(z [N, D]) -> scalar`` must be the VICReg variance hinge (paper eq. 6, gamma=1, eps=1e-4)."""
+    from .regularizers import vicreg_variance
+
+    gen = torch.Generator().manual_seed(seed)
+    cases = [torch.randn(64, 8, generator=gen) * torch.linspace(0.1, 2.0, 8),
+             torch.zeros(16, 4), torch.randn(5, 3, generator=gen) * 3]
+    for z in cases:
+        got = _as_tensor(fn(z.clone()), "your function")
+        want = vicreg_variance(z)
+        if got.numel() != 1:
+            raise AssertionError(f"Return one number (the mean over dimensions), got shape {tuple(got.shape)}.")
+        if abs(got.item() - want.item()) > 1e-4:
+            biased = torch.relu(1 - torch.sqrt(z.var(0, unbiased=False) + 1e-4)).mean()
+            no_eps = torch.relu(1 - z.std(0)).mean()
+            if abs(got.item() - biased.item()) < 1e-5:
+                raise AssertionError("Use the unbiased variance (divide by N-1): z.var(dim=0) or unbiased=True.")
+            if abs(got.item() - no_eps.item()) < 1e-5 and z.abs().sum() > 0:
+                raise AssertionError("Add eps = 1e-4 to the variance INSIDE the square root.")
+            raise AssertionError(f"Expected {want.item():.5f}, got {got.item():.5f}. The term is "
+                                 "mean_j max(0, 1 - sqrt(Var(z_j) + 1e-4)), with the variance over the batch (dim 0).")
+    z = torch.zeros(16, 4, requires_grad=True)
+    _as_tensor(fn(z), "your function").backward()
+    if z.grad is None:
+        raise AssertionError("Your function must be differentiable (use torch operations, no .item()/.numpy()).")
+    _correct("Your variance hinge matches paper eq. 6, including the constant batch where it equals gamma.")
+
+
+def check_effective_rank(fn: Callable, seed: int = 0) -> None:
+    """Exercise 2.2: ``fn(z [N, D]) -> float`` must be the effective rank of the centred ``z`` (Roy & Vetterli)."""
+    from .metrics import effective_rank
+
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(200, 6, generator=gen, dtype=torch.float64))
+    cases = {"isotropic": torch.randn(500, 6, generator=gen, dtype=torch.float64),
+             "rank 1": torch.randn(300, 1, generator=gen, dtype=torch.float64) * torch.ones(1, 6, dtype=torch.float64),
+             "skewed spectrum": (q - q.mean(0)) * torch.tensor([5.0, 2, 1, 0.5, 0.1, 0.01], dtype=torch.float64)}
+    for name, z in cases.items():
+        got = float(fn(z.clone()))
+        want = effective_rank(z)
+        if abs(got - want) > 1e-3 * max(1.0, want):
+            uncentred = effective_rank(z, centered=False)
+            if abs(got - uncentred) < 1e-3 * max(1.0, uncentred):
+                raise AssertionError(f"{name}: you forgot to centre z (subtract the mean over the batch) first.")
+            raise AssertionError(f"{name}: expected {want:.3f}, got {got:.3f}. Normalise the SINGULAR VALUES "
+                                 "(not their squares) to sum to 1, then exp(-sum p log p).")
+    _correct("Your effective rank matches on an isotropic, a rank-1 and a skewed spectrum.")
+
+
+def check_collapse_diagnosis(answers: dict) -> None:
+    """Exercise 2.3: map each setting to the collapse it shows.
+
+    ``answers`` maps ``"none"``, ``"variance"``, ``"covariance"``, ``"vicreg"`` to one of
+    ``"healthy"``, ``"dimensional collapse"``, ``"complete collapse"``.
+    """
+    from .metrics import VERDICTS
+
+    expected = {"none": "complete collapse", "variance": "dimensional collapse",
+                "covariance": "complete collapse", "vicreg": "healthy"}
+    hints = {"none": "with only the invariance term, mapping everything to one point is a perfect solution.",
+             "variance": "each dimension keeps std >= gamma, but nothing stops them all being the same dimension.",
+             "covariance": "a constant embedding has zero covariance: the covariance term alone is satisfied by collapse.",
+             "vicreg": "variance keeps spread, covariance spreads it over dimensions."}
+    if not isinstance(answers, dict):
+        raise AssertionError(f"Pass a dict like {{'none': 'complete collapse', ...}}, got {type(answers).__name__}.")
+    for key, want in expected.items():
+        got = answers.get(key)
+        if got not in VERDICTS:
+            raise AssertionError(f"answers[{key!r}] must be one of {VERDICTS}, got {got!r}.")
+        if got != want:
+            raise AssertionError(f"{key}: not {got!r}. Hint: {hints[key]}")
+    _correct("All four diagnoses are right.")

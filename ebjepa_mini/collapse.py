@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -20,11 +20,31 @@ from .nets import ConvEncoder, projector
 from .presets import CollapseSettings, get_preset
 from .train import Trainer
 
-__all__ = ["CollapseExperiment", "SWITCHES", "DEFAULT_WEIGHTS", "linear_probe_accuracy"]
+__all__ = ["CollapseExperiment", "RunResult", "SWITCHES", "DEFAULT_WEIGHTS", "KEY_SETTINGS", "linear_probe_accuracy"]
 
 #: Weight a switch gets when it is turned on with ``True``.
 DEFAULT_WEIGHTS = {"invariance": 1.0, "variance": 1.0, "covariance": 100.0, "sigreg": 10.0}
 SWITCHES = tuple(DEFAULT_WEIGHTS)
+
+#: The four settings chapter 2 compares (switches not named are off).
+KEY_SETTINGS = {
+    "none": {},
+    "variance": {"variance": True},
+    "vicreg": {"variance": True, "covariance": True},
+    "sigreg": {"sigreg": True},
+}
+
+
+@dataclass
+class RunResult:
+    """One finished run of :meth:`CollapseExperiment.compare`."""
+
+    history: dict
+    z: torch.Tensor            # evaluation embeddings [n_eval, D] at the end
+    report: object             # metrics.CollapseReport
+    probe_acc: float | None
+    seconds: float
+    steps: int
 
 
 def linear_probe_accuracy(train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y, c: float = 1.0) -> float:
@@ -211,6 +231,32 @@ class CollapseExperiment:
     def steps_per_second(self) -> float:
         """Measured training throughput of the runs so far (including metric evaluations)."""
         return self.trainer.step / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def compare(self, settings: dict[str, dict] | None = None, steps: int | None = None,
+                probe: bool | None = None) -> dict[str, RunResult]:
+        """Train each setting from the same fresh initialisation and collect the results.
+
+        Args:
+            settings: ``{label: switches}`` (default :data:`KEY_SETTINGS`); switches not named are off.
+            steps: steps per run (default ``preset.collapse.steps``).
+            probe: also fit a linear probe per run (default ``preset.collapse.probe``).
+
+        Returns:
+            ``{label: RunResult}``; the experiment is left in the state of the last run.
+        """
+        settings = KEY_SETTINGS if settings is None else settings
+        probe = self.cfg.probe if probe is None else probe
+        out = {}
+        for label, switches in settings.items():
+            self.reset()
+            self.set(**{k: False for k in ("variance", "covariance", "sigreg")})
+            self.set(**switches)
+            t0 = time.perf_counter()
+            hist = self.run(steps)
+            secs = time.perf_counter() - t0
+            out[label] = RunResult(hist, self.embeddings(), self.report(), self.probe() if probe else None,
+                                   secs, self.trainer.step)
+        return out
 
     def with_settings(self, **changes) -> "CollapseExperiment":
         """A new experiment with some settings changed, e.g. ``exp.with_settings(embed_dim=64)``."""

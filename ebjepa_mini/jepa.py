@@ -15,6 +15,7 @@ regulariser ``R`` alone (EB-JEPA's choice).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -84,8 +85,8 @@ class RegularizerWeights:
 
     def __post_init__(self):
         for k, v in asdict(self).items():
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{k} weight must be a number >= 0, got {v!r}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{k} weight must be a finite number >= 0, got {v!r}")
 
     @property
     def label(self) -> str:

@@ -10,6 +10,8 @@ and the inverse-dynamics loss appear in chapter 5 (world models).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,20 @@ def _check_matrix(z: torch.Tensor, name: str = "z", min_rows: int = 2) -> None:
         raise ValueError(f"{name} needs D >= 1 dimensions (columns), got D = {z.shape[1]}")
     if not z.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {z.dtype}")
+
+
+def _check_sequence(z: torch.Tensor, name: str) -> None:
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape [T, N, D], got {type(z).__name__}")
+    if z.dim() != 3:
+        raise ValueError(f"{name} must have shape [T, N, D] (3 dims), got shape {tuple(z.shape)}")
+    if not z.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {z.dtype}")
+
+
+def _check_weight(name: str, w) -> None:
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
 
 
 def vicreg_variance(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
@@ -171,10 +187,7 @@ def temporal_similarity(z: torch.Tensor) -> torch.Tensor:
     Returns:
         Scalar: mean over ``(T-1)·N·D`` of ``(z[t+1] - z[t])^2``; 0 when ``T <= 1``.
     """
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"z must be a torch.Tensor of shape [T, N, D], got {type(z).__name__}")
-    if z.dim() != 3:
-        raise ValueError(f"z must have shape [T, N, D] (3 dims), got shape {tuple(z.shape)}")
+    _check_sequence(z, "z")
     if z.shape[0] <= 1:
         return z.new_zeros(())
     return (z[1:] - z[:-1]).pow(2).mean()
@@ -191,8 +204,8 @@ def inverse_dynamics_loss(idm: torch.nn.Module, z: torch.Tensor, actions: torch.
     Returns:
         Scalar MSE between predicted and true actions.
     """
-    if z.dim() != 3:
-        raise ValueError(f"z must have shape [T, N, D], got {tuple(z.shape)}")
+    _check_sequence(z, "z")
+    _check_sequence(actions, "actions")
     if actions.dim() != 3 or actions.shape[:2] != (z.shape[0] - 1, z.shape[1]):
         raise ValueError(f"actions must have shape [T-1, N, A] = [{z.shape[0] - 1}, {z.shape[1]}, A], "
                          f"got {tuple(actions.shape)}")
@@ -236,8 +249,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
     weights = {"invariance": invariance, "variance": variance, "covariance": covariance,
                "sigreg_weight": sigreg_weight}
     for name, w in weights.items():
-        if not isinstance(w, (int, float)) or w < 0:
-            raise ValueError(f"{name} must be a number >= 0, got {w!r}")
+        _check_weight(name, w)
 
     def var_term():
         return vicreg_variance(z1) + vicreg_variance(z2)
@@ -291,6 +303,8 @@ def epps_pulley_gaussian_mean(n: int) -> float:
     E|psi_hat(t) - phi(t)|^2 = (1 - phi(t)^2) / N, integrated against phi with the same
     trapezoid rule. Used by tests and by chapter 3 to show the statistic's noise floor.
     """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1 (number of samples), got {n!r}")
     lo, hi, k = EPPS_PULLEY_KNOTS
     t = torch.linspace(lo, hi, k, dtype=torch.float64)
     phi = torch.exp(-0.5 * t * t)

@@ -7,9 +7,14 @@ mid-luminance colours so they read on light and dark themes.
 """
 from __future__ import annotations
 
-import matplotlib
+import math as _math
 
+import matplotlib
 import matplotlib.pyplot as plt
+import numpy as _np
+import torch as _torch
+
+from . import energy as _energy
 
 __all__ = ["PALETTE", "ENERGY_CMAP", "color_for", "use_book_style"]
 
@@ -50,12 +55,6 @@ def use_book_style() -> None:
 
 # ---- Chapter 1: energy-based models ----
 # Every heat-map uses ENERGY_CMAP with a shared, clipped colour scale so panels compare.
-import math as _math
-
-import numpy as _np
-import torch as _torch
-
-from . import energy as _energy
 
 __all__ += ["plot_energy_map", "plot_toy_world", "plot_inference", "plot_free_energy_beta",
             "plot_free_energy_betas", "plot_horn", "plot_trained_energies", "plot_toy_jepa_collapse"]

@@ -36,6 +36,18 @@ def to_float_images(x_uint8, device="cpu") -> torch.Tensor:
     return x.to(device=device, dtype=torch.float32).div_(255.0).contiguous()
 
 
+def _check_batch(x: torch.Tensor, name: str = "x") -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
+        got = f"{type(x).__name__} {tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name} must be a float tensor [B, C, H, W] with values in [0, 1] "
+                         f"(see to_float_images), got {got}")
+
+
+def _check_p(name: str, p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+
+
 def random_resized_crop(x: torch.Tensor, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p: float = 0.5,
                         generator: torch.Generator | None = None) -> torch.Tensor:
     """Crop a random area fraction ``U(scale)`` with log-uniform aspect ratio, resize back, maybe flip.
@@ -43,7 +55,11 @@ def random_resized_crop(x: torch.Tensor, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3),
     One affine grid per image (bilinear, reflection padding); the crop centre is uniform
     over the positions that keep the crop inside the image.
     """
-    b, _, h, w = x.shape
+    _check_batch(x)
+    _check_p("flip_p", flip_p)
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise ValueError(f"scale must satisfy 0 < scale[0] <= scale[1] <= 1, got {scale}")
+    b = x.shape[0]
     dev = x.device
     area = _u(b, scale[0], scale[1], generator, "cpu")
     logr = _u(b, math.log(ratio[0]), math.log(ratio[1]), generator, "cpu")
@@ -75,6 +91,8 @@ def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4
 
     Factors are ``U(1 - s, 1 + s)``; values are clamped to [0, 1] after each step.
     """
+    _check_batch(x)
+    _check_p("p", p)
     b = x.shape[0]
     dev = x.device
     on = _bern(b, p, generator, "cpu").to(dev).view(b, 1, 1, 1)
@@ -92,6 +110,8 @@ def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4
 
 def random_grayscale(x: torch.Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> torch.Tensor:
     """Replace an image by its luma (copied to every channel) with probability ``p``."""
+    _check_batch(x)
+    _check_p("p", p)
     if x.shape[1] == 1:
         return x
     on = _bern(x.shape[0], p, generator, "cpu").to(x.device).view(-1, 1, 1, 1)
@@ -101,6 +121,8 @@ def random_grayscale(x: torch.Tensor, p: float = 0.2, generator: torch.Generator
 def random_solarize(x: torch.Tensor, threshold: float = 0.5, p: float = 0.1,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Invert pixels at or above ``threshold`` with probability ``p`` per image."""
+    _check_batch(x)
+    _check_p("p", p)
     on = _bern(x.shape[0], p, generator, "cpu").to(x.device).view(-1, 1, 1, 1)
     return torch.where(on & (x >= threshold), 1.0 - x, x)
 
@@ -132,8 +154,6 @@ class ViewAugment:
     std: tuple[float, ...] = (0.2023, 0.1994, 0.2010)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if x.dim() != 4:
-            raise ValueError(f"x must have shape [B, C, H, W], got {tuple(x.shape)}")
         y = random_resized_crop(x, self.scale, self.ratio, self.flip_p, generator)
         if self.jitter_p > 0:
             y = color_jitter(y, self.brightness, self.contrast, self.saturation, self.jitter_p, generator)

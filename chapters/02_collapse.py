@@ -1,0 +1,436 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-collapse)=
+# # 2. Collapse, live
+#
+# Chapter 1 ended with a warning: an energy that is only ever *pulled down* on compatible pairs
+# goes flat. For a JEPA this has a concrete face. Train an encoder so that two views of the
+# same image get the same embedding, and the cheapest solution is to give *every* image the
+# same embedding. This chapter trains a small image JEPA on real MNIST digits and lets you watch
+# the two ways it fails, {term}`Complete collapse` and {term}`Dimensional collapse`, and the
+# regularisers that prevent them {cite:p}`bardes2022vicreg,ebjepa2026`.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. explain why the invariance term alone has a trivial minimiser, and recognise complete
+#    collapse in the per-dimension standard deviations;
+# 2. tie each VICReg term to the collapse it prevents: variance (paper eq. 6) against complete
+#    collapse, covariance (paper eq. 7) against dimensional collapse;
+# 3. measure collapse with the {term}`Effective rank`, the covariance spectrum and a
+#    {term}`Linear probe`, and know why centring matters for the rank of a collapsed embedding;
+# 4. use the Collapse Lab to switch regularisers while a model trains.
+#
+# **Runtime** (the whole chapter; measured times per preset are on the {doc}`../book/status`
+# page): `ci` runs 4 settings × 200 steps on 4,000 digits (about a minute on 2 CPU cores);
+# `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (a few minutes); `gpu`
+# runs 4 × 2,000 steps on all 60,000 digits with a wider network.
+
+# %% tags=["colab-setup"]
+import sys, subprocess
+if "google.colab" in sys.modules:  # Colab: install the book's package, keep Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ebjepa-mini[colab] @ git+https://github.com/ebjepa-mini/ebjepa-mini-book@main"], check=True)
+    from google.colab import output
+    output.enable_custom_widget_manager()   # the Collapse Lab is an ipywidget
+from ebjepa_mini import chapter_setup
+preset, device = chapter_setup(seed=0)
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+from ebjepa_mini import checks, viz
+from ebjepa_mini.data.views import two_views
+from ebjepa_mini.metrics import collapse_verdict, effective_rank, per_dim_std
+from ebjepa_mini.nets import count_parameters
+from ebjepa_mini.widgets import CollapseLab
+
+viz.use_book_style()
+S = preset.collapse            # every size of this chapter: images, batch, steps, embedding dim
+lab = CollapseLab(preset.name, seed=0)
+print(S)
+print("data:", lab.data_source)
+print(f"model: {count_parameters(lab.model):,} parameters, embedding dimension D = {S.embed_dim}")
+
+# %% [markdown]
+# ```{note}
+# If the line above says `FALLBACK`, the real MNIST file was not found: the chapter then runs on
+# scikit-learn's small 8×8 digits, upsampled, and the numbers below will differ. Fetch the real
+# data with `python data_scripts/get_data.py` (or point `EBJEPA_DATA` at a folder that has
+# `mnist.npz`).
+# ```
+#
+# ## 2.1 Two views of a digit
+#
+# The image JEPA of the paper (eq. 2) has no predictor: the encoder $f_\theta$ and a small
+# projector $h_\psi$ map two random *views* $x, x'$ of one image to embeddings
+# $z = h_\psi(f_\theta(x))$ and $z' = h_\psi(f_\theta(x'))$ in $\mathbb R^D$, and the
+# prediction loss asks them to agree. Over a batch of $N$ images, with $Z, Z' \in \mathbb R^{N\times D}$,
+#
+# $$
+# L_\text{inv}(Z, Z') = \frac{1}{ND}\sum_{n=1}^{N}\sum_{j=1}^{D} \bigl(Z_{nj} - Z'_{nj}\bigr)^2 .
+# $$ (eq-invariance)
+#
+# Views are random crops with random brightness and contrast (no flips: a mirrored 2 is not a 2).
+# Here are a few:
+
+# %%
+x = lab.images[:8]
+v1, v2 = two_views(x, lab.augment, torch.Generator().manual_seed(1))
+fig = viz.show_views(x, v1, v2)
+plt.show()
+
+# %% [markdown]
+# *Figure: eight MNIST digits (top) and two random views of each (middle, bottom). The model
+# must give both views of a column the same embedding.*
+#
+# Look at {eq}`eq-invariance` again: it is zero for *any* encoder that ignores its input. A
+# constant $f_\theta(x) = c$ is a global minimum. In the language of chapter 1, pulling the
+# energy down on compatible pairs with nothing pushing up elsewhere makes it flat.
+#
+# ## 2.2 No regulariser: complete collapse
+#
+# We train the model with {eq}`eq-invariance` alone: {meth}`~ebjepa_mini.collapse.CollapseExperiment.compare`
+# resets the model to the same initialisation for each setting, trains `S.steps` steps of AdamW,
+# and every `S.plot_every` steps embeds 512+ held-out test digits (no augmentation) to measure them.
+# Running all four settings of this chapter takes most of the chapter's runtime.
+
+# %%
+runs = lab.compare(probe=True)   # none, variance, vicreg, sigreg: the same code the widget and the benchmark run
+for label, r in runs.items():
+    print(f"{viz.SETTING_NAMES[label]:32s} {r.report}   ({r.steps} steps, {r.steps / r.seconds:.0f} steps/s)")
+
+# %% [markdown]
+# Each run's dashboard shows four panels: the effective rank over training (defined in
+# {eq}`eq-erank` below), the unweighted loss terms, the standard deviation of every embedding
+# dimension at the end (sorted) against the hinge $\gamma = 1$ that VICReg will use, and the
+# eigenvalues of the embedding covariance. First, no regulariser:
+
+# %%
+r = runs["none"]
+fig = viz.collapse_dashboard(r.history, r.z, title="no regulariser: " + r.report.verdict)
+plt.show()
+
+# %% [markdown]
+# *Figure: the unregularised run. The invariance loss falls towards zero, every dimension's
+# standard deviation shrinks to a tiny fraction of $\gamma$, and the covariance eigenvalues drop
+# by orders of magnitude: all digits get (nearly) the same embedding.*
+#
+# How do we *measure* "how many directions does the embedding use"? The effective rank
+# {cite:p}`roy2007effective` turns the singular values $\sigma_k$ of the embedding matrix into
+# a distribution and counts its "effective number" of outcomes:
+#
+# $$
+# \operatorname{erank}(Z) = \exp\Bigl(-\sum_k p_k \log p_k\Bigr), \qquad p_k = \frac{\sigma_k}{\sum_j \sigma_j}.
+# $$ (eq-erank)
+#
+# It is $k$ when $k$ singular values are equal and the rest are zero. There is a catch, and a
+# collapsed network shows it. Roy and Vetterli's version uses the *centred* matrix $Z - \bar Z$.
+# After complete collapse almost nothing is left after centring: only tiny wiggles whose shape is
+# arbitrary, so the centred rank can look healthy. RankMe {cite:p}`garrido2023rankme` uses $Z$
+# itself, so the shared mean counts as one direction and a constant embedding has rank 1. The
+# Collapse Lab plots RankMe (solid) and the centred rank (dashed); compare both on the
+# collapsed run:
+
+# %%
+z = runs["none"].z
+print(f"mean |z| = {z.mean(0).norm():.3g}, spread (RMS std) = {z.std(0).pow(2).mean().sqrt():.3g}")
+print(f"RankMe (uncentred) = {effective_rank(z, centered=False):.2f}  |  centred = {effective_rank(z):.2f}  (D = {z.shape[1]})")
+print(collapse_verdict(z))
+
+# %% [markdown]
+# :::{admonition} What you should see
+# :class: tip
+# With no regulariser the verdict is **complete collapse**: the spread of the embeddings is a
+# few percent (or less) of their size and RankMe is below 2. The centred effective rank can still
+# be large: it measures the *shape* of leftovers that are orders of magnitude smaller than the
+# embedding itself. That is why {func}`~ebjepa_mini.metrics.collapse_verdict` checks the spread
+# before it looks at the rank.
+# :::
+#
+# ## 2.3 The variance term: dimensional collapse
+#
+# VICReg's first guard keeps every dimension alive {cite:p}`bardes2022vicreg`. With
+# $\operatorname{Var}$ the unbiased variance over the batch, a margin $\gamma = 1$ and
+# $\epsilon = 10^{-4}$ (paper eq. 6):
+#
+# $$
+# v(Z) = \frac{1}{D}\sum_{j=1}^{D}\max\Bigl(0,\ \gamma - \sqrt{\operatorname{Var}(Z_{:,j}) + \epsilon}\Bigr).
+# $$ (eq-variance)
+#
+# A constant embedding pays the full price $v = \gamma$ (up to $\epsilon$), so complete collapse is
+# no longer free. In code it is {func}`ebjepa_mini.regularizers.vicreg_variance`, three lines:
+#
+# ```python
+# std = torch.sqrt(z.var(dim=0, unbiased=True) + eps)
+# return F.relu(gamma - std).mean()
+# ```
+#
+# But look at what the variance-only run found:
+
+# %%
+r = runs["variance"]
+fig = viz.collapse_dashboard(r.history, r.z, title="variance only: " + r.report.verdict)
+plt.show()
+
+# %% [markdown]
+# *Figure: variance only. Every dimension now has a standard deviation at or above $\gamma$,
+# yet the effective rank falls to one or two: the dimensions are copies of each other. The
+# spectrum shows one or two large eigenvalues and a cliff.*
+#
+# The model satisfied the hinge by spreading the digits along *one* direction and copying it
+# into every coordinate. That is **dimensional collapse** {cite:p}`jing2022understanding`:
+# the embedding is not constant, but it lives in a low-dimensional subspace, and the probe can
+# only read what that subspace holds.
+#
+# ## 2.4 The covariance term: VICReg
+#
+# The second guard decorrelates the dimensions. With the unbiased covariance matrix
+# $C = \frac{1}{N-1}(Z - \bar Z)^\top (Z - \bar Z)$ (paper eq. 7),
+#
+# $$
+# c(Z) = \frac{1}{D(D-1)}\sum_{i \ne j} C_{ij}^2 .
+# $$ (eq-covariance)
+#
+# EB-JEPA divides by $D(D-1)$, the number of off-diagonal entries (the VICReg paper divides by
+# $D$, so its weights do not carry over one to one). The full image objective is
+# $L_\text{inv} + \alpha\,[v(Z) + v(Z')] + \beta\,[c(Z) + c(Z')]$, here with $\alpha = 1$,
+# $\beta = 100$ (the paper's best CIFAR setting):
+
+# %%
+r = runs["vicreg"]
+fig = viz.collapse_dashboard(r.history, r.z, title="variance + covariance (VICReg): " + r.report.verdict)
+plt.show()
+
+# %% [markdown]
+# *Figure: VICReg. The standard deviations sit near $\gamma$, the spectrum decays gently and the
+# effective rank stays high.*
+#
+# ## 2.5 SIGReg: one term instead of two
+#
+# SIGReg asks for more than two moments: the whole embedding distribution should look like an
+# isotropic Gaussian. It checks this along $M$ random unit directions $a_m$ with the
+# {term}`Epps–Pulley statistic` $G$, which compares the empirical characteristic function of
+# the projected batch with the Gaussian one (paper eq. 8):
+#
+# $$
+# \operatorname{SIGReg}(Z) = \frac{1}{M}\sum_{m=1}^{M} G(Z a_m).
+# $$ (eq-sigreg)
+#
+# Chapter 3 takes it apart; here we only switch it on ($\lambda = 10$, as in the paper):
+
+# %%
+r = runs["sigreg"]
+fig = viz.collapse_dashboard(r.history, r.z, title="SIGReg: " + r.report.verdict)
+plt.show()
+
+# %% [markdown]
+# *Figure: SIGReg. The dimensions keep a standard deviation close to 1 (a standard Gaussian's),
+# so neither kind of collapse appears; at this short budget the spectrum is steeper than
+# VICReg's, and it flattens with longer training (try the `cpu` preset).*
+#
+# ## 2.6 Side by side
+#
+# The book uses one colour per setting in every chapter: grey for no regulariser, purple for
+# variance only, blue for VICReg, vermillion for SIGReg.
+
+# %%
+fig = viz.compare_collapse({k: (r.history, r.z) for k, r in runs.items()})
+plt.show()
+
+# %% [markdown]
+# *Figure: left, RankMe effective rank during training; middle, per-dimension standard deviation
+# at the end (symmetric-log axis, the dashed line is $\gamma$); right, the share of variance
+# carried by each covariance eigenvalue.*
+#
+# The first two principal components of the test embeddings, coloured by digit, show the same
+# story qualitatively (a collapsed embedding still has *some* principal components; the text in
+# each panel gives its overall spread):
+
+# %%
+fig = viz.embedding_pca({k: r.z for k, r in runs.items()}, lab.eval_labels)
+plt.show()
+
+# %% [markdown]
+# *Figure: PCA of the final test embeddings per setting, coloured by digit class.*
+#
+# Finally, what is in the *encoder* features? A linear probe (logistic regression on frozen
+# features of 2,000 training digits, tested on the held-out digits) reads how much digit identity
+# each run kept:
+
+# %%
+print(f"{'setting':32s} {'RankMe':>7s} {'probe acc':>9s}  verdict")
+for label, r in runs.items():
+    print(f"{viz.SETTING_NAMES[label]:32s} {r.history['effective_rank'][-1]:7.2f} {r.probe_acc:9.1%}  {r.report.verdict}")
+
+# %% [markdown]
+# :::{admonition} What you should see
+# :class: tip
+# Under every preset: *no regulariser* ends in complete collapse (RankMe < 2), *variance only* in
+# dimensional collapse (rank of one or two with std ≥ γ), *VICReg* healthy with an effective rank
+# of at least a quarter of $D$ and at least four times the collapsed one, and *SIGReg* healthy.
+# The numbers of your run are printed above; the `cpu`-preset numbers measured by
+# `python -m ebjepa_mini.bench collapse --preset cpu` are on the {doc}`../book/results` page.
+# :::
+#
+# ## 2.7 The Collapse Lab
+#
+# Now it is your turn. Tick regularisers, move their weights (log scale), choose a number of
+# steps and press **Train**: the dashboard redraws every few steps while the model trains in the
+# background, and **Stop** halts it. Switching a regulariser on *during* a collapsed run shows
+# whether the model can recover; **Reset model** starts again from the initialisation. The lab
+# starts here with no regulariser.
+#
+# ```{note}
+# In the static web page this widget cannot train (there is no Python kernel behind it): you see
+# the lab's controls and its initial dashboard. The figures above are the same dashboards,
+# computed by the same code when the book was built. Open the notebook (Colab button at the top)
+# to run it.
+# ```
+
+# %%
+lab = CollapseLab(preset.name, seed=0)
+lab
+
+# %% [markdown]
+# Without the widget (or in a script) the same lab runs headless:
+#
+# ```python
+# lab = CollapseLab("cpu")
+# lab.set(variance=True, covariance=10.0)    # True = default weight, or a number
+# history = lab.run(300)                      # dict of lists: "effective_rank", "mean_std", losses, ...
+# print(lab.report())
+# ```
+#
+# ## Summary
+#
+# * The invariance term alone is minimised by a constant embedding: **complete collapse**.
+# * The variance hinge (paper eq. 6) forbids constant dimensions but not *copied* ones:
+#   **dimensional collapse**. The covariance term (paper eq. 7) decorrelates the dimensions.
+# * SIGReg (paper eq. 8) replaces both by matching an isotropic Gaussian along random directions.
+# * Measure collapse with the per-dimension std against $\gamma$, the covariance spectrum and the
+#   effective rank, and check the spread before trusting a centred rank.
+#
+# ## Exercises
+#
+# :::{exercise} The variance hinge in code
+# :label: ex-collapse-1
+# Write `my_variance(z)` for {eq}`eq-variance` with $\gamma = 1$ and $\epsilon = 10^{-4}$, for
+# `z` of shape `[N, D]`, using torch operations only. Check it with
+# `checks.check_vicreg_variance(my_variance)`. What does it return for a constant batch, and why
+# is that the right value?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-collapse-1
+# :class: dropdown
+# For a constant batch every variance is 0, so every standard deviation is $\sqrt{\epsilon} = 0.01$
+# and the hinge pays $\gamma - 0.01 = 0.99$ per dimension: the maximum. The $\epsilon$ inside the
+# square root keeps the gradient finite at zero variance (the derivative of $\sqrt{u}$ blows up at
+# $u = 0$), so a collapsed model still gets a useful push.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_variance(z):
+    return torch.relu(1.0 - torch.sqrt(z.var(dim=0, unbiased=True) + 1e-4)).mean()
+
+
+checks.check_vicreg_variance(my_variance)
+
+# %% [markdown]
+# :::{exercise} Effective rank by hand
+# :label: ex-collapse-2
+# Implement {eq}`eq-erank` for centred embeddings as `my_erank(z)` with `torch.linalg.svdvals`,
+# and check it with `checks.check_effective_rank(my_erank)`. Then predict, before running, the
+# effective rank of a matrix whose centred singular values are $(3, 3, 3, 0, 0)$, and of one with
+# $(4, 1, 1, 1, 1)$.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-collapse-2
+# :class: dropdown
+# $(3,3,3,0,0)$: $p = (\tfrac13, \tfrac13, \tfrac13)$, entropy $\log 3$, effective rank exactly 3.
+# $(4,1,1,1,1)$: $p = (0.5, 0.125 \times 4)$, entropy $0.5\log 2 + 0.5 \log 8 = 2\log 2$,
+# effective rank 4: one dominant direction counts like several small ones.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_erank(z):
+    s = torch.linalg.svdvals(z - z.mean(dim=0))
+    p = s / s.sum()
+    p = p[p > 0]
+    return torch.exp(-(p * p.log()).sum()).item()
+
+
+checks.check_effective_rank(my_erank)
+
+# %% [markdown]
+# :::{exercise} Covariance alone
+# :label: ex-collapse-3
+# Predict what happens with the covariance term *without* the variance term. Run
+# `lab.reset(); lab.set(covariance=True, variance=False, sigreg=False); lab.run(S.steps)` and read
+# `lab.report()`. Then fill in `answers = {"none": ..., "variance": ..., "covariance": ...,
+# "vicreg": ...}` with one of `"healthy"`, `"dimensional collapse"`, `"complete collapse"` each
+# and call `checks.check_collapse_diagnosis(answers)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-collapse-3
+# :class: dropdown
+# A constant embedding has an all-zero covariance matrix, so the covariance term is perfectly
+# happy with complete collapse: each term covers exactly one failure, and you need both.
+# :::
+
+# %% tags=["solution", "hide-input"]
+lab.reset()
+lab.set(covariance=True, variance=False, sigreg=False)
+lab.run(S.steps)
+print(lab.report())
+checks.check_collapse_diagnosis({"none": "complete collapse", "variance": "dimensional collapse",
+                                 "covariance": lab.report().verdict, "vicreg": "healthy"})
+
+# %% [markdown]
+# :::{exercise} How much variance is enough?
+# :label: ex-collapse-4
+# In the lab, keep covariance on (weight 100) and lower the variance weight step by step
+# (10, 1, 0.1, 0.01). Where does the run start to collapse, and which panel warns you first?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-collapse-4
+# :class: dropdown
+# With a very small variance weight the covariance term (weighted 100) dominates and is cheapest
+# to satisfy by shrinking the embedding, so the standard deviations fall below $\gamma$ first: the
+# std panel warns before the rank does. The exact threshold depends on the preset and the seed,
+# which is the point of the exercise: a two-weight regulariser has a balance to find, and
+# chapter 3 compares this with SIGReg's single weight.
+# :::
+#
+# :::{exercise} Rescue a collapsed run
+# :label: ex-collapse-5
+# Train 200 steps with no regulariser, then switch VICReg on *without* resetting and train again.
+# Does the model recover? Why might recovery be slower than training with VICReg from the start?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-collapse-5
+# :class: dropdown
+# The variance hinge gives a strong gradient exactly when the spread is tiny, so the embedding
+# usually re-expands. It recovers more slowly than a fresh run because the collapsed network has
+# small last-layer weights and dead hidden units (ReLUs that never fire carry no gradient), and
+# the encoder features have drifted towards augmentation-invariant but uninformative directions.
+# :::
