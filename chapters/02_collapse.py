@@ -130,6 +130,11 @@ plt.show()
 # standard deviation shrinks to a tiny fraction of $\gamma$, and the covariance eigenvalues drop
 # by orders of magnitude: all digits get (nearly) the same embedding.*
 #
+# Notice the start of the curves, too. A freshly initialised network already maps all digits to
+# nearby points: its ReLU features are all positive, so a shared mean dominates the small
+# differences between digits. The first steps of training spread the embeddings out; then the
+# invariance term, with nothing to oppose it, pulls them together for good.
+#
 # How do we *measure* "how many directions does the embedding use"? The effective rank
 # {cite:p}`roy2007effective` turns the singular values $\sigma_k$ of the embedding matrix into
 # a distribution and counts its "effective number" of outcomes:
