@@ -142,6 +142,7 @@ class CollapseExperiment:
                                                          "mean_std", "min_std", "relative_spread", "verdict",
                                                          "label")}
         self.wall_s = 0.0
+        self._record()                 # step 0: the untrained model's metrics
         return self
 
     # -- training --------------------------------------------------------------------------------
@@ -186,8 +187,6 @@ class CollapseExperiment:
         steps = self.cfg.steps if steps is None else steps
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-        if not self.metrics["step"]:
-            self._record()
         every = max(1, self.cfg.plot_every)
         done = 0
         t0 = time.perf_counter()

@@ -296,12 +296,10 @@ def collapse_dashboard(history: dict, z, gamma: float = 1.0, fig=None, title: st
         gamma: the VICReg hinge (paper eq. 6), drawn on the std panel.
         fig: an existing ``matplotlib.figure.Figure`` to draw into (the widget reuses one).
     """
-    from matplotlib.figure import Figure
-
     from .metrics import covariance_spectrum, per_dim_std
 
-    if fig is None:
-        fig = Figure(figsize=(11, 2.9), layout="constrained")
+    if fig is None:  # a pyplot figure, shown by plt.show(); the widget passes its own Figure (thread-safe)
+        fig = plt.figure(figsize=(11, 2.9), layout="constrained")
     fig.clear()
     axes = fig.subplots(1, 4)
     label = history["label"][-1] if history.get("label") else "none"
@@ -321,7 +319,10 @@ def collapse_dashboard(history: dict, z, gamma: float = 1.0, fig=None, title: st
         if history.get(key):
             ax.plot(history["step"], _np.maximum(history[key], 1e-8), color=c, lw=1, label=key)
     ax.set(xlabel="step", ylabel="term value (unweighted)", yscale="log", title="loss terms")
-    ax.legend(fontsize=7, loc="lower left")
+    if ax.lines:
+        ax.legend(fontsize=7, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "not trained yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax = axes[2]
     std = _np.sort(per_dim_std(z))[::-1]
     ax.bar(_np.arange(d), std, color=col, width=0.9)

@@ -37,7 +37,7 @@ class CollapseLab(CollapseExperiment):
 
     # -- static rendering --------------------------------------------------------------------------
     def figure(self, fig=None):
-        """The dashboard of the current state (a matplotlib Figure)."""
+        """The dashboard of the current state (a pyplot Figure, or drawn into ``fig``)."""
         title = (f"{SETTING_NAMES.get(self.weights.label, self.weights.label)} — step {self.trainer.step} — "
                  f"{self.report()}")
         return collapse_dashboard(self.history, self.embeddings(), fig=fig, title=title)
@@ -69,7 +69,10 @@ class CollapseLab(CollapseExperiment):
         self._start = W.Button(description="Train", icon="play", button_style="success")
         self._stopb = W.Button(description="Stop", icon="stop", button_style="warning", disabled=True)
         self._reset = W.Button(description="Reset model", icon="refresh")
-        self._image = W.Image(format="png", value=figure_png(self.figure()), layout=W.Layout(width="100%"))
+        from matplotlib.figure import Figure
+
+        self._fig = Figure(figsize=(11, 2.9), layout="constrained")   # not pyplot: redrawn from a thread
+        self._image = W.Image(format="png", value=figure_png(self.figure(self._fig)), layout=W.Layout(width="100%"))
         self._text = W.HTML(self.readout())
         for k in self._boxes:
             self._boxes[k].observe(lambda ch: self._sync_weights(), names="value")
@@ -93,7 +96,7 @@ class CollapseLab(CollapseExperiment):
 
     def _redraw(self, _=None):
         if self._ui is not None:
-            self._image.value = figure_png(self.figure())
+            self._image.value = figure_png(self.figure(self._fig))
             self._text.value = self.readout()
         return self._stop.is_set()
 
