@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .energy import jepa_energy
 from .regularizers import two_view_loss
 
 __all__ = ["JEPA", "ImageJEPA", "RegularizerWeights"]
@@ -59,15 +60,12 @@ class JEPA(nn.Module):
         return self.predictor(z, u)
 
     def energy(self, x: torch.Tensor, x_prime: torch.Tensor, a: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-sample energy ``E(x, x', a) = || g(f(x), q(a)) - f(x') ||^2`` (mean over feature dims).
+        """Per-sample energy ``E(x, x', a) = || g(f(x), q(a)) - f(x') ||^2`` (paper eq. 1), shape ``[B]``.
 
-        Returns ``[B]``: low for compatible pairs, high for incompatible ones -- once trained.
+        Low for compatible pairs, high for incompatible ones -- once trained. This is
+        :func:`ebjepa_mini.energy.jepa_energy` (chapter 1) applied to this model's modules.
         """
-        pred = self.predict(self.encode(x), a)
-        target = self.encode(x_prime)
-        if pred.shape != target.shape:
-            raise ValueError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}")
-        return (pred - target).pow(2).flatten(1).mean(dim=1)
+        return jepa_energy(self.encoder, self.predictor, x, x_prime, a, self.action_encoder if a is not None else None)
 
 
 @dataclass

@@ -146,7 +146,7 @@ def test_jepa_energy_zero_for_identical_inputs_with_identity_predictor():
     assert torch.equal(e, torch.zeros(5))
     x2 = torch.randn(5, 6, generator=gen(4))
     e2 = jepa.energy(x, x2)
-    expected = (jepa.encode(x) - jepa.encode(x2)).pow(2).mean(dim=1)
+    expected = (jepa.encode(x) - jepa.encode(x2)).pow(2).sum(dim=1)   # squared norm, paper eq. 1
     torch.testing.assert_close(e2, expected)
     assert (e2 > 0).all()
     assert torch.equal(jepa.predict(x), x)
@@ -171,9 +171,9 @@ def test_jepa_action_conditioned_energy():
         jepa.action_encoder.weight.fill_(1.0)
     x = torch.zeros(2, 3)
     a = torch.tensor([[1.0], [2.0]])
-    # the right action predicts x' exactly: zero energy; the wrong one costs (difference)^2
+    # the right action predicts x' exactly: zero energy; the wrong one costs ||difference||^2 = 3 a^2
     assert torch.equal(jepa.energy(x, x + a, a), torch.zeros(2))
-    torch.testing.assert_close(jepa.energy(x, x + a, torch.zeros(2, 1)), torch.tensor([1.0, 4.0]))
+    torch.testing.assert_close(jepa.energy(x, x + a, torch.zeros(2, 1)), torch.tensor([3.0, 12.0]))
     assert torch.equal(jepa.predict(x), x)                           # predictor without conditioning
     no_encoder = JEPA(nn.Identity(), predictor=AddAction())
     torch.testing.assert_close(no_encoder.predict(x, torch.ones(2, 3)), torch.ones(2, 3))
