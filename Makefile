@@ -43,11 +43,12 @@ define run_pytest
 $(1) || { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5), treated as success"; else exit $$rc; fi; }
 endef
 
-.PHONY: help install deps vendor book check-offline test unit nbval sync lab student clean distclean
+.PHONY: help install deps vendor book check-offline test unit nbval sync lab student clean distclean browser-test
 
 help:
 	@echo "make book      install if needed, vendor offline JS, execute all chapters, build _build/html"
 	@echo "make test      install if needed, pytest tests/ + nbval chapters/*.ipynb (EBJEPA_PRESET=$(NBVAL_PRESET))"
+	@echo "make browser-test  build the book (EBJEPA_PRESET=ci), check every page + live widgets in headless Chromium"
 	@echo "make install   (re)install into $(VENV) (TORCH=$(TORCH); TORCH=pypi keeps an existing torch)"
 	@echo "make sync      jupytext --sync chapters/*.py, then strip outputs from chapters/*.ipynb"
 	@echo "make lab       start JupyterLab (widgets work; .py chapters open as notebooks)"
@@ -95,8 +96,9 @@ vendor:
 
 book: deps vendor
 	@rm -rf _build/html   # no stale pages from an earlier build
+	@# MPLBACKEND (e.g. Agg) would reach the kernels and replace the inline backend: no figures.
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . $(JB_FLAGS); \
+	env -u MPLBACKEND $(BIN)/jupyter-book build . $(JB_FLAGS); \
 	echo "make book: built _build/html/index.html in $$(( $$(date +%s) - start )) s"
 	@$(MAKE) check-offline
 
@@ -115,13 +117,28 @@ test: deps
 	echo "make test: unit tests $$(( mid - start )) s, notebooks $$(( end - mid )) s"; exit $$rc
 
 unit: deps
-	@$(call run_pytest,$(PY) -m pytest $(PYTEST_ARGS))
+	@$(call run_pytest,$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS))
 
 nbval: deps
 	@if compgen -G 'chapters/*.ipynb' >/dev/null; then \
 	  $(call run_pytest,EBJEPA_PRESET=$(NBVAL_PRESET) $(PY) -m pytest chapters --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) --ignore=_build -p no:cacheprovider $(PYTEST_ARGS)); \
 	else echo "nbval: no chapters/*.ipynb yet"; fi
+
+# Headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser) driven by Playwright:
+# every page of the ci build (errors, figures, MathJax, static widgets, offline, navigation, search)
+# and the Collapse Lab live in JupyterLab. Screenshots: artifacts/screenshots/ (git-ignored).
+CHROMIUM ?= /usr/bin/chromium
+browser-test: deps
+	@command -v $(CHROMIUM) >/dev/null || { echo "browser-test: no Chromium at $(CHROMIUM)."; \
+	  echo "  Debian/Ubuntu: apt-get install -y chromium   (or: make browser-test CHROMIUM=/path/to/chromium)"; exit 1; }
+	@# MPLBACKEND (e.g. Agg from .ci/run) would reach the kernels and replace their inline backend:
+	@# every plt.show() would then draw nothing, and the book would have no figures.
+	@EBJEPA_PRESET=ci $(MAKE) book
+	@start=$$(date +%s); rc=0; \
+	EBJEPA_PRESET=ci EBJEPA_BROWSER_REQUIRED=1 EBJEPA_CHROMIUM=$(CHROMIUM) \
+	  $(PY) -m pytest tests/browser -m browser -p no:cacheprovider -rw $(PYTEST_ARGS) || rc=$$?; \
+	echo "make browser-test: browser tests $$(( $$(date +%s) - start )) s (screenshots in artifacts/screenshots/)"; exit $$rc
 
 sync: deps
 	$(BIN)/jupytext --sync chapters/*.py

@@ -7,6 +7,8 @@ with the preset, hardware, date and command, which the book's results page rende
 Benchmarks:
     collapse   chapter 2: the four regulariser settings of the Collapse Lab (rank, verdict,
                linear probe, steps/s).
+    image      chapter 3: VICReg vs SIGReg on CIFAR-10 plus the random-init encoder and two
+               collapsing settings (linear probe top-1, effective rank, steps/s).
 """
 from __future__ import annotations
 
@@ -17,13 +19,14 @@ import os
 import platform
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from .presets import PRESET_NAMES, get_preset
 
-BENCHMARKS = ("collapse",)
+BENCHMARKS = ("collapse", "image")
 
 
 def hardware() -> str:
@@ -70,6 +73,33 @@ def bench_collapse(preset: str, seed: int = 0) -> dict:
     }
 
 
+def bench_image(preset: str, seed: int = 0) -> dict:
+    """Run chapter 3's five configurations under ``preset``; return the summary dict."""
+    from .image import BENCH_CONFIGS, ImageExperiment
+
+    t0 = time.perf_counter()
+    exp = ImageExperiment(preset, seed=seed)
+    print(f"  data: {exp.data_source}, {len(exp.images)} train / {len(exp.test_images)} test images, "
+          f"device {exp.device}", file=sys.stderr, flush=True)
+    records = []
+
+    def log(run):
+        records.append(run.summary())
+        print(f"  {records[-1]}", file=sys.stderr, flush=True)
+
+    exp.compare(BENCH_CONFIGS, log=log)
+    steps = sum(r["steps"] for r in records)
+    train_s = sum(r["train_s"] for r in records)
+    return {
+        "benchmark": "image", "preset": exp.preset.name, "data": exp.data_source,
+        "n_train": len(exp.images), "n_test": len(exp.test_images), "settings": asdict(exp.cfg),
+        "steps_per_s": round(steps / train_s, 3) if train_s > 0 else None,
+        "probe_acc": {r["name"]: r["probe_acc"] for r in records},
+        "effective_rank": {r["name"]: r["effective_rank"] for r in records},
+        "results": records, "wall_s": round(time.perf_counter() - t0, 1),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ebjepa_mini.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,7 +114,7 @@ def main(argv=None) -> int:
     preset = get_preset(args.preset).name       # validates the name before any compute
     if args.threads:
         torch.set_num_threads(args.threads)
-    summary = {"collapse": bench_collapse}[args.benchmark](preset, seed=args.seed)
+    summary = {"collapse": bench_collapse, "image": bench_image}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, **summary}

@@ -209,3 +209,63 @@ def check_collapse_diagnosis(answers: dict) -> None:
         if got != want:
             raise AssertionError(f"{key}: not {got!r}. Hint: {hints[key]}")
     _correct("All four diagnoses are right.")
+
+
+# ---- Chapter 3 ----
+__all__ += ["check_epps_pulley", "check_lejepa_lambda", "check_collapsing_run"]
+
+
+def check_epps_pulley(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> None:
+    """Exercise 3.1: ``fn(y [N, M]) -> [M]`` must be the Epps-Pulley statistic of each column
+    (EB-JEPA convention: 10 knots on [-3, 3], trapezoid rule, window = target CF, not times N)."""
+    from .regularizers import epps_pulley
+
+    gen = torch.Generator().manual_seed(seed)
+    cases = [torch.randn(256, 5, generator=gen), torch.randn(64, 3, generator=gen) * 0.1 + 1.0,
+             torch.zeros(32, 2)]
+    for y in cases:
+        got = _as_tensor(fn(y.clone()), "your function")
+        want = epps_pulley(y)
+        if got.shape != want.shape:
+            raise AssertionError(f"Return one statistic per column, shape {tuple(want.shape)}; got {tuple(got.shape)}.")
+        if not torch.allclose(got.to(want.dtype), want, atol=1e-5, rtol=1e-4):
+            ratio = float(got.flatten()[0] / want.flatten()[0]) if want.flatten()[0] != 0 else float("nan")
+            if abs(ratio - y.shape[0]) < 1e-2 * y.shape[0]:
+                raise AssertionError("Your statistic is N times too large: that is LeJEPA's convention; "
+                                     "EB-JEPA does not multiply by the batch size.")
+            raise AssertionError(f"Expected {want.tolist()}, got {got.tolist()}. Integrate "
+                                 "exp(-t^2/2) * ((mean cos(t y) - exp(-t^2/2))^2 + (mean sin(t y))^2) with "
+                                 "torch.trapezoid over t = torch.linspace(-3, 3, 10).")
+    _correct("Your Epps-Pulley statistic matches the package's (paper eq. 8 building block).")
+
+
+def check_lejepa_lambda(value: float, batch_size: int = 256, ebjepa_lambda: float = 10.0) -> None:
+    """Exercise 3.2: the LeJEPA-convention weight equivalent to EB-JEPA's ``lambda`` (spec §2.5)."""
+    want = ebjepa_lambda / batch_size
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise AssertionError(f"Give a number, got {type(value).__name__}.")
+    if abs(value - ebjepa_lambda * batch_size) < 1e-6 * ebjepa_lambda * batch_size:
+        raise AssertionError("The other way round: LeJEPA's statistic is already N times larger, so its weight "
+                             "must be N times smaller.")
+    if abs(value - want) > 1e-3 * want:
+        raise AssertionError(f"Expected lambda / N = {want:.4g}. LeJEPA multiplies the statistic by N = {batch_size}.")
+    _correct(f"lambda' = {ebjepa_lambda:g} / {batch_size} = {want:.4f} on LeJEPA's N-scaled statistic.")
+
+
+def check_collapsing_run(run, healthy) -> None:
+    """Exercise 3.3: ``run`` (an :class:`~ebjepa_mini.image.ImageRun`) must have collapsed compared with ``healthy``.
+
+    Collapsed here means: projector outputs with less than a third of the healthy run's spread, or an
+    effective rank of the encoder features below 60 % of the healthy run's.
+    """
+    for name, r in (("run", run), ("healthy", healthy)):
+        if not hasattr(r, "proj_std") or not hasattr(r, "effective_rank"):
+            raise AssertionError(f"{name} must be an ImageRun (from ImageExperiment.train), got {type(r).__name__}.")
+    spread = run.proj_std < healthy.proj_std / 3
+    rank = run.effective_rank < 0.6 * healthy.effective_rank
+    if not (spread or rank):
+        raise AssertionError(f"{run.name} did not collapse: projector std {run.proj_std:.3f} vs {healthy.proj_std:.3f}, "
+                             f"effective rank {run.effective_rank:.1f} vs {healthy.effective_rank:.1f}. "
+                             "Try a smaller weight (the invariance term then wins).")
+    _correct(f"{run.name} collapsed: projector std {run.proj_std:.3f} (healthy {healthy.proj_std:.3f}), "
+             f"effective rank {run.effective_rank:.1f} (healthy {healthy.effective_rank:.1f}).")

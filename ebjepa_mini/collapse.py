@@ -48,15 +48,14 @@ class RunResult:
 
 
 def linear_probe_accuracy(train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y, c: float = 1.0) -> float:
-    """Top-1 test accuracy of a multinomial logistic regression on frozen, standardised features."""
-    from sklearn.linear_model import LogisticRegression
+    """Top-1 test accuracy of a multinomial logistic regression on frozen, standardised features.
 
-    tr = train_x.double().numpy()
-    te = test_x.double().numpy()
-    mu, sd = tr.mean(0), tr.std(0) + 1e-8
-    clf = LogisticRegression(C=c, max_iter=300)
-    clf.fit((tr - mu) / sd, np.asarray(train_y))
-    return float(clf.score((te - mu) / sd, np.asarray(test_y)))
+    Delegates to :func:`ebjepa_mini.probes.linear_probe` (float64 full-batch LBFGS); ``c`` is the
+    inverse regularisation strength of scikit-learn's convention, i.e. weight decay ``1 / (2 c N)``.
+    """
+    from .probes import linear_probe
+
+    return linear_probe(train_x, train_y, test_x, test_y, (1.0 / (2.0 * c * len(train_x)),)).test_acc
 
 
 class CollapseExperiment:

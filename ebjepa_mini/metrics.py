@@ -92,7 +92,7 @@ class CollapseReport:
     mean_std: float
 
     def __str__(self) -> str:
-        return (f"{self.verdict}: effective rank {self.effective_rank:.1f} / {self.dim}, "
+        return (f"{self.verdict}: centred effective rank {self.effective_rank:.1f} / {self.dim}, "
                 f"mean std {self.mean_std:.3g}, relative spread {self.relative_spread:.3g}")
 
 

@@ -38,16 +38,18 @@ class CollapseLab(CollapseExperiment):
     # -- static rendering --------------------------------------------------------------------------
     def figure(self, fig=None):
         """The dashboard of the current state (a pyplot Figure, or drawn into ``fig``)."""
+        rep = self.report()
         title = (f"{SETTING_NAMES.get(self.weights.label, self.weights.label)} — step {self.trainer.step} — "
-                 f"{self.report()}")
+                 f"{rep.verdict}: RankMe {self.metrics['effective_rank'][-1]:.2f} / {rep.dim}, "
+                 f"mean std {rep.mean_std:.3g}")
         return collapse_dashboard(self.history, self.embeddings(), fig=fig, title=title)
 
     def readout(self) -> str:
         """One line: step, effective rank, verdict (the widget's text readout)."""
         rep = self.report()
-        er = self.metrics["effective_rank"][-1] if self.metrics["effective_rank"] else float("nan")
-        return (f"step {self.trainer.step} · effective rank {er:.2f} / {rep.dim} · mean std {rep.mean_std:.3g}"
-                f" · <b>{rep.verdict}</b>")
+        er = self.metrics["effective_rank"][-1]
+        return (f"step {self.trainer.step} · effective rank {er:.2f} / {rep.dim} (RankMe) · "
+                f"mean std {rep.mean_std:.3g} · <b>{rep.verdict}</b>")
 
     # -- widget ------------------------------------------------------------------------------------
     def show(self):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ViewAugment", "random_resized_crop", "color_jitter", "random_grayscale", "random_solarize",
+__all__ = ["ViewAugment", "random_resized_crop", "color_jitter", "adjust_hue", "rgb_to_hsv", "hsv_to_rgb",
+           "random_grayscale", "random_solarize",
            "normalize", "two_views", "MNIST_VIEWS", "to_float_images"]
 
 
@@ -85,12 +86,48 @@ def _grey(x: torch.Tensor) -> torch.Tensor:
     return (x * wts).sum(dim=1, keepdim=True)
 
 
-def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.2,
-                 p: float = 0.8, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random brightness, contrast and saturation (in that order), each image with probability ``p``.
+def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    """RGB ``[B, 3, H, W]`` in [0, 1] -> HSV with hue, saturation and value in [0, 1]."""
+    r, g, b = x.unbind(1)
+    maxc, _ = x.max(dim=1)
+    minc, _ = x.min(dim=1)
+    delta = maxc - minc
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(maxc == r, (g - b) / safe % 6,
+                    torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4)) / 6.0
+    h = torch.where(delta > 0, h, torch.zeros_like(h))
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
+    return torch.stack([h % 1.0, s, maxc], dim=1)
 
-    Factors are ``U(1 - s, 1 + s)``; values are clamped to [0, 1] after each step.
+
+def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_hsv`."""
+    h, s, v = x.unbind(1)
+    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], dim=1)       # [B, 3, H, W]
+    f = (torch.minimum(k, 4 - k)).clamp(0, 1)
+    return v.unsqueeze(1) - (v * s).unsqueeze(1) * f
+
+
+def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Rotate each image's hue by ``shift[b]`` turns (``shift`` in [-0.5, 0.5]); grey pixels stay grey."""
+    _check_batch(x)
+    if x.shape[1] != 3:
+        raise ValueError(f"adjust_hue needs RGB images [B, 3, H, W], got {tuple(x.shape)}")
+    hsv = rgb_to_hsv(x)
+    h = (hsv[:, 0] + shift.to(x.device, x.dtype).view(-1, 1, 1)) % 1.0
+    return hsv_to_rgb(torch.stack([h, hsv[:, 1], hsv[:, 2]], dim=1)).clamp(0, 1)
+
+
+def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.2,
+                 p: float = 0.8, generator: torch.Generator | None = None, hue: float = 0.0) -> torch.Tensor:
+    """Random brightness, contrast, saturation and hue (in that order), each image with probability ``p``.
+
+    Factors are ``U(1 - s, 1 + s)``; values are clamped to [0, 1] after each step. The hue
+    shift is ``U(-hue, hue)`` turns of the colour wheel (``hue`` in [0, 0.5]; 0 skips it and
+    draws no random numbers, so the other factors stay as without hue).
     """
+    if not 0.0 <= hue <= 0.5:
+        raise ValueError(f"hue must be in [0, 0.5] (turns of the colour wheel), got {hue!r}")
     _check_batch(x)
     _check_p("p", p)
     b = x.shape[0]
@@ -105,6 +142,8 @@ def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4
     if x.shape[1] == 3:
         g = _grey(y)
         y = (g + fs * (y - g)).clamp(0, 1)
+        if hue > 0:
+            y = adjust_hue(y, _u(b, -hue, hue, generator, "cpu"))
     return torch.where(on, y, x)
 
 
@@ -138,7 +177,8 @@ def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
 class ViewAugment:
     """One random view of each image: crop (+flip), colour jitter, grayscale, solarize, normalise.
 
-    Defaults follow the EB-JEPA CIFAR pipeline (spec §4.1) except hue jitter, which is left out.
+    Defaults follow the EB-JEPA CIFAR pipeline (spec §4.1) except hue jitter, which is off
+    (``hue=0``) by default; ``hue=0.1`` gives the reference's hue range.
     """
 
     scale: tuple[float, float] = (0.2, 1.0)
@@ -148,6 +188,7 @@ class ViewAugment:
     brightness: float = 0.4
     contrast: float = 0.4
     saturation: float = 0.2
+    hue: float = 0.0
     gray_p: float = 0.2
     solarize_p: float = 0.1
     mean: tuple[float, ...] = (0.4914, 0.4822, 0.4465)
@@ -156,7 +197,8 @@ class ViewAugment:
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         y = random_resized_crop(x, self.scale, self.ratio, self.flip_p, generator)
         if self.jitter_p > 0:
-            y = color_jitter(y, self.brightness, self.contrast, self.saturation, self.jitter_p, generator)
+            y = color_jitter(y, self.brightness, self.contrast, self.saturation, self.jitter_p, generator,
+                             hue=self.hue)
         if self.gray_p > 0:
             y = random_grayscale(y, self.gray_p, generator)
         if self.solarize_p > 0:
