@@ -9,6 +9,12 @@ Benchmarks:
                linear probe, steps/s).
     image      chapter 3: VICReg vs SIGReg on CIFAR-10 plus the random-init encoder and two
                collapsing settings (linear probe top-1, effective rank, steps/s).
+    world      chapters 5-6: train (or ``--checkpoint PATH`` load) a Two Rooms world model, then plan
+               ``preset.plan.episodes`` random-wall episodes (success rate, final distance);
+               ``--planner``, ``--cost`` pick the planner; ``--ablation TERM`` zeroes one term of
+               eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model.
+    video      chapter 4: video JEPAs on generated Moving MNIST trained with K = 1 and K = 4 rollout
+               steps, plus the untrained encoder (detection AP per prediction horizon, mAP).
 """
 from __future__ import annotations
 
@@ -22,11 +28,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .presets import PRESET_NAMES, get_preset
 
-BENCHMARKS = ("collapse", "image")
+BENCHMARKS = ("collapse", "image", "video", "world")
 
 
 def hardware() -> str:
@@ -39,7 +46,14 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    desc = f"{cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    desc = f"{cpu}, {os.cpu_count()} cores"
+    try:
+        usable = len(os.sched_getaffinity(0))
+        if usable < (os.cpu_count() or usable):
+            desc += f" ({usable} usable by this process)"
+    except (AttributeError, OSError):
+        pass
+    desc += f", torch threads {torch.get_num_threads()}"
     if torch.cuda.is_available():
         desc += f", GPU {torch.cuda.get_device_name(0)}"
     return desc
@@ -100,6 +114,89 @@ def bench_image(preset: str, seed: int = 0) -> dict:
     }
 
 
+def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
+                cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
+                episodes: int | None = None) -> dict:
+    """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks."""
+    from dataclasses import replace
+
+    from .data.two_rooms import sample_tasks
+    from .planning import evaluate
+    from .world import file_sha256, load_world_model, save_world_model, settings_weights, train_world_model
+
+    p = get_preset(preset)
+    t0 = time.perf_counter()
+    if checkpoint:
+        run = load_world_model(checkpoint)
+        train_s, source = run.train_s, f"loaded {checkpoint} (sha256 {file_sha256(checkpoint)[:16]})"
+    else:
+        weights = settings_weights(p.world)
+        weights = weights if ablation is None else replace(weights, **{ablation: 0.0})
+        print(f"  training: {p.world}", file=sys.stderr, flush=True)
+        run = train_world_model(p.world, weights, seed=seed)
+        train_s, source = run.train_s, "trained"
+        run.metrics.update(hardware=hardware(), preset=p.name,
+                           command="python -m ebjepa_mini.bench " + " ".join(sys.argv[1:]))
+        if save_model:
+            path = save_world_model(run, save_model)
+            print(f"  wrote {path} (sha256 {file_sha256(path)})", file=sys.stderr, flush=True)
+    n = episodes or p.plan.episodes
+    tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
+    res = evaluate(run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed)
+    hist = run.history
+    final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
+    if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
+        card = {"file": Path(save_model).name, "sha256": file_sha256(save_model),
+                "size_bytes": Path(save_model).stat().st_size, **run.metrics,
+                "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "torch": torch.__version__,
+                "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
+                "final_losses": final, "evaluation": {**res.summary(), "tasks": f"sample_tasks({n}, seed={1000 + seed})",
+                                                      "plan_settings": asdict(p.plan)}}
+        card_path = Path(save_model).with_suffix(".json")
+        tmp = card_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(card, indent=1) + "\n")
+        os.replace(tmp, card_path)
+    return {"benchmark": "world", "preset": p.name, "model": source, "ablation": ablation or "none",
+            "world_settings": asdict(run.settings), "plan_settings": asdict(p.plan), "final_losses": final,
+            "success_rate": round(res.success_rate, 4), "episodes": n,
+            "mean_final_distance": round(res.mean_final_distance, 3), "train_wall_s": round(train_s, 1),
+            "plan_wall_s": round(res.plan_s, 1), "planner": planner, "cost": cost,
+            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else ""),
+                         "success_rate": round(res.success_rate, 4),
+                         "mean_final_distance": round(res.mean_final_distance, 3),
+                         "train_s": round(train_s, 1), "plan_s": round(res.plan_s, 1)}],
+            "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def bench_video(preset: str, seed: int = 0) -> dict:
+    """Run chapter 4's comparison under ``preset``: the untrained encoder, then K = 1 and K = 4 (the
+    preset's ``video.rollout_steps``); return the summary dict (AP per horizon, mAP, wall time)."""
+    from .video import VideoExperiment
+
+    t0 = time.perf_counter()
+    exp = VideoExperiment(preset, seed=seed)
+    print(f"  {exp.data}, device {exp.device}", file=sys.stderr, flush=True)
+    records = []
+    for k in (0, *exp.cfg.rollout_steps):
+        run = exp.train(k, progress=False)
+        records.append(run.summary())
+        print(f"  {run}", file=sys.stderr, flush=True)
+    base = records[0]
+    trained = records[1:]
+    steps = sum(r["steps"] for r in trained)
+    train_s = sum(r["train_s"] for r in trained)
+    return {
+        "benchmark": "video", "preset": exp.preset.name, "data": exp.data_source,
+        "n_train": len(exp.data.train), "n_val": len(exp.data.val), "settings": asdict(exp.cfg),
+        "ap_by_horizon": {r["name"]: r["ap_by_horizon"] for r in trained},
+        "map": {r["name"]: r["map"] for r in trained},
+        "untrained": {"ap_by_horizon": base["ap_by_horizon"], "map": base["map"], "ap_gt": base["ap_gt"]},
+        "ap_gt": {r["name"]: r["ap_gt"] for r in records},
+        "steps_per_s": round(steps / train_s, 3) if train_s > 0 else None,
+        "results": records, "wall_s": round(time.perf_counter() - t0, 1),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ebjepa_mini.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,15 +207,37 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--save", action="store_true", help="write bench/results/NAME_PRESET.json")
     parser.add_argument("--out", default=None, help="write the result record to this JSON file")
+    world = parser.add_argument_group("world benchmark")
+    world.add_argument("--checkpoint", default=None, help="load this world model instead of training")
+    world.add_argument("--planner", default="mppi", choices=("mppi", "cem"))
+    world.add_argument("--cost", default="cumulative", choices=("cumulative", "last"))
+    world.add_argument("--ablation", default=None, choices=("std", "cov", "sim", "idm"),
+                       help="train with this eq. 13 coefficient set to 0")
+    world.add_argument("--episodes", type=int, default=None, help="override preset.plan.episodes")
+    world.add_argument("--save-model", default=None, help="write the trained world model here")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
+    if args.checkpoint and not Path(args.checkpoint).exists():
+        parser.error(f"--checkpoint {args.checkpoint}: file not found")
+    if args.episodes is not None and args.episodes < 1:
+        parser.error(f"--episodes must be >= 1, got {args.episodes}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    summary = {"collapse": bench_collapse, "image": bench_image}[args.benchmark](preset, seed=args.seed)
+    if args.benchmark == "world":
+        summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
+                              args.save_model, args.episodes)
+    else:
+        summary = {"collapse": bench_collapse, "image": bench_image,
+                   "video": bench_video}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, **summary}
-    out = args.out or (f"bench/results/{args.benchmark}_{preset}.json" if args.save else None)
+    name = args.benchmark
+    if args.benchmark == "world":   # one file per configuration
+        name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
+                                          args.cost if args.cost != "cumulative" else None,
+                                          f"no-{args.ablation}" if args.ablation else None) if v)
+    out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
     if out:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)

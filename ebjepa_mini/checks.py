@@ -269,3 +269,126 @@ def check_collapsing_run(run, healthy) -> None:
                              "Try a smaller weight (the invariance term then wins).")
     _correct(f"{run.name} collapsed: projector std {run.proj_std:.3f} (healthy {healthy.proj_std:.3f}), "
              f"effective rank {run.effective_rank:.1f} (healthy {healthy.effective_rank:.1f}).")
+
+
+# ---- Chapter 4 ----
+__all__ += ["check_prediction_orders", "check_average_precision"]
+
+
+def check_prediction_orders(fn: Callable[[int, int], "object"]) -> None:
+    """Exercise 4.1: ``fn(n_frames, K) -> [K+1, T]`` must give the order of every frame of every
+    rollout state ``S^(k)`` (predictor calls since ground truth; 0 for the two context frames)."""
+    import numpy as np
+
+    from .video import prediction_orders
+
+    for t_len, k in ((10, 4), (10, 1), (6, 8), (3, 2)):
+        got = np.asarray(fn(t_len, k))
+        want = prediction_orders(t_len, k)
+        if got.shape != want.shape:
+            raise AssertionError(f"For T = {t_len}, K = {k} return shape {want.shape} (rows k = 0..K, columns t), "
+                                 f"got {got.shape}.")
+        if not np.array_equal(got, want):
+            bad = np.argwhere(got != want)[0]
+            k_, t_ = int(bad[0]), int(bad[1])
+            hint = ("frames 0 and 1 are copied from the ground truth at every step, so their order stays 0"
+                    if t_ < 2 else "frame t at step k is predicted from frames t-2 and t-1 of step k-1, so its "
+                    "order is one more than theirs, capped by how far it is from the last true frame (t - 1)")
+            raise AssertionError(f"T = {t_len}, K = {k}: entry (k={k_}, t={t_}) should be {want[k_, t_]}, got "
+                                 f"{got[k_, t_]}; {hint}.")
+    _correct("Frame t of S(k) is a min(t - 1, k)-step-ahead prediction (spec §5.2).")
+
+
+def check_average_precision(fn: Callable, seed: int = 0) -> None:
+    """Exercise 4.2: ``fn(scores [N], labels [N]) -> float`` must be the (non-interpolated) average
+    precision that :func:`sklearn.metrics.average_precision_score` computes."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(seed)
+    cases = [(np.array([0.9, 0.8, 0.7, 0.1]), np.array([1, 0, 1, 0])),
+             (rng.random(500), (rng.random(500) < 0.05).astype(int)),
+             (np.round(rng.random(300), 1), (rng.random(300) < 0.3).astype(int))]   # with ties
+    for scores, labels in cases:
+        got = fn(scores.copy(), labels.copy())
+        want = average_precision_score(labels, scores)
+        if not isinstance(got, (float, np.floating)) and not (hasattr(got, "item") and np.ndim(got) == 0):
+            raise AssertionError(f"Return one number, got {type(got).__name__}.")
+        if abs(float(got) - want) > 1e-6:
+            raise AssertionError(f"Expected AP = {want:.4f}, got {float(got):.4f}. Sort by score (descending); at "
+                                 "each distinct threshold the precision is weighted by the increase in recall; "
+                                 "tied scores enter together.")
+    _correct("Your average precision matches scikit-learn's on three cases, including ties.")
+
+
+# ---- Chapters 5 and 6 ----
+__all__ += ["check_temporal_similarity", "check_world_rollout", "check_mppi_weights", "check_reference_temperature"]
+
+
+def check_temporal_similarity(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> None:
+    """Exercise 5.1: ``fn(z [B, T, D]) -> scalar`` must be paper eq. 12's temporal similarity term."""
+    from .regularizers import temporal_similarity
+
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(4, 6, 5, generator=g)
+    got = _as_tensor(fn(z.clone()), "fn(z)")
+    want = temporal_similarity(z.transpose(0, 1))
+    if got.dim() != 0:
+        raise AssertionError(f"Return a scalar, got shape {tuple(got.shape)}.")
+    if torch.isclose(got, want * 5, rtol=1e-4):
+        raise AssertionError("You summed over the dimensions: the term is a MEAN over batch, time and dimensions.")
+    if not torch.isclose(got, want, rtol=1e-4):
+        raise AssertionError(f"Expected {want.item():.5f}, got {got.item():.5f}. Differences are taken along time "
+                             "(dim 1): z[:, 1:] - z[:, :-1].")
+    _correct("Mean squared change between consecutive latents (paper eq. 12).")
+
+
+def check_world_rollout(fn: Callable, seed: int = 0) -> None:
+    """Exercise 5.2: ``fn(model, z0 [N, D], actions [N, H, 2]) -> [N, H+1, D]`` must be the autoregressive rollout."""
+    from .world import WorldModel
+
+    torch.manual_seed(seed)
+    model = WorldModel(stacks=(4, 4, 4), blocks=1, latent_dim=8, idm_hidden=8, probe_hidden=8, pool=2).eval()
+    z0 = torch.randn(3, 8)
+    actions = torch.randn(3, 5, 2)
+    with torch.no_grad():
+        got = _as_tensor(fn(model, z0, actions), "fn(model, z0, actions)")
+        want = model.rollout(z0, actions)
+    if got.shape != want.shape:
+        raise AssertionError(f"Expected shape {tuple(want.shape)} (index 0 is z0 itself), got {tuple(got.shape)}.")
+    if not torch.allclose(got[:, 0], z0):
+        raise AssertionError("The first latent of the rollout should be z0 itself.")
+    if torch.allclose(got[:, 2], model.predict(z0, actions[:, 1]), atol=1e-5):
+        raise AssertionError("Each step must start from the PREVIOUS PREDICTION, not from z0.")
+    if not torch.allclose(got, want, atol=1e-5):
+        raise AssertionError("Mismatch: step t uses predict(previous latent, actions[:, t]).")
+    _correct("Your rollout feeds the predictor its own outputs (paper eq. 9).")
+
+
+def check_mppi_weights(fn: Callable[[torch.Tensor, float], torch.Tensor], seed: int = 0) -> None:
+    """Exercise 6.1: ``fn(elite_costs [Q], temperature) -> weights [Q]`` must be MPPI's normalised
+    weights ``exp(-(S_i - S_min) / τ)`` (the paper's convention)."""
+    g = torch.Generator().manual_seed(seed)
+    costs = torch.rand(10, generator=g) * 20 + 100
+    for tau in (0.1, 1.0, 10.0, 1000.0):
+        got = _as_tensor(fn(costs.clone(), tau), "fn(costs, temperature)")
+        want = torch.softmax(-(costs - costs.min()) / tau, 0)
+        if got.shape != want.shape:
+            raise AssertionError(f"Expected one weight per elite, shape {tuple(want.shape)}, got {tuple(got.shape)}.")
+        if not torch.isclose(got.sum(), torch.tensor(1.0), atol=1e-4):
+            raise AssertionError(f"The weights must sum to 1 (τ = {tau}); got {got.sum().item():.4f}.")
+        if not torch.allclose(got, want, atol=1e-5):
+            low = torch.softmax(-(costs - costs.min()) * tau, 0)
+            if torch.allclose(got, low, atol=1e-5):
+                raise AssertionError("You multiplied by τ (the reference code's convention); the paper, and this "
+                                     "book, DIVIDE the cost gap by τ.")
+            raise AssertionError(f"Mismatch at τ = {tau}: low cost must mean high weight, exp(-(S - S_min) / τ).")
+    _correct("Small τ picks the best elite; large τ averages them (paper Alg. 1).")
+
+
+def check_reference_temperature(value: float, multiplier: float = 0.005) -> None:
+    """Exercise 6.2: the τ of this book's convention that reproduces the reference's ``exp(0.005·(S_min - S))``."""
+    want = 1.0 / multiplier
+    if not isinstance(value, (int, float)) or not math.isclose(float(value), want, rel_tol=1e-3):
+        raise AssertionError(f"exp(-(S - S_min)/τ) = exp(-0.005·(S - S_min)) requires 1/τ = 0.005; got τ = {value!r}.")
+    _correct(f"τ = {want:g}: with cost gaps of a few units the weights are almost uniform, MPPI ≈ CEM's mean.")

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-__all__ = ["Preset", "EnergySettings", "CollapseSettings", "ImageSettings", "PRESET_NAMES", "get_preset"]
+__all__ = ["Preset", "EnergySettings", "CollapseSettings", "ImageSettings", "VideoSettings", "WorldSettings",
+           "PlanSettings", "PRESET_NAMES", "get_preset"]
 
 PRESET_NAMES = ("ci", "cpu", "gpu", "paper")
 
@@ -91,6 +92,90 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class VideoSettings:
+    """Chapter 4 (video JEPA on Moving MNIST) and ``python -m ebjepa_mini.bench video``.
+
+    Defaults are the paper's model (ResNet-5 width 32, ResUNet width 32, 16-d latent, 16-64-64
+    projector, Adam 1e-3, batch 64, std 10, cov 100, T = 10) on a 64x64 canvas; the small presets
+    shrink the canvas (32x32 with 14-px digits, same digit-to-canvas ratio), the widths and the
+    number of steps, and subsample the positions the losses see (``loss_positions``).
+    """
+
+    canvas: int = 64             # canvas side L (digits scaled by L / 64 from 28 px)
+    clip_len: int = 10           # frames per clip T (horizons AP_0 .. AP_{T-4})
+    n_train: int = 18_000        # training clips (20-frame sequences cut in two)
+    n_val: int = 2_000           # validation clips
+    batch_size: int = 64
+    steps: int = 14_000          # JEPA optimiser steps per model (50 epochs of 281 steps)
+    head_steps: int = 0          # extra head-only steps on the frozen encoder after training
+    rollout_steps: tuple[int, ...] = (1, 4)   # the K values compared (chapter and bench)
+    enc_width: int = 32          # ResNet-5 width h (stem h, blocks h, 2h -> latent)
+    pred_width: int = 32         # ResUNet width h (h, 2h, 4h, 8h)
+    latent_dim: int = 16         # D, channels of the representation
+    proj_hidden: int = 64        # projector 16 -> 64 -> 64
+    proj_dim: int = 64
+    vicreg_std: float = 10.0     # alpha (paper video best: std 10, cov 100)
+    vicreg_cov: float = 100.0    # beta
+    loss_positions: int | None = None   # random positions per step for VC + prediction loss (None: all B*T*H*W)
+    lr: float = 1e-3             # Adam, encoder + predictor + projector
+    head_lr: float = 1e-3        # detection head
+    decoder_lr: float = 1e-4     # pixel decoder
+    eval_batch: int = 64         # AP is computed per validation batch, then averaged
+    channels_last: bool = True
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    """Chapter 5 (action-conditioned world model on Two Rooms) and ``python -m ebjepa_mini.bench world``.
+
+    EB-JEPA (spec §5.1, Appendix B): IMPALA (16, 32, 32) -> 512-d latent, GRU predictor, clips of
+    17 frames, K = 8, batch 384, 3,120 AdamW steps, α 16 / β 8 / δ 12 / ω 1. The small presets keep
+    the architecture and the loss and shrink widths, the latent, the batch and the step count.
+    """
+
+    n_traj: int = 20_000         # random-walk clips in the offline dataset
+    clip_len: int = 17           # T frames per clip (T - 1 actions)
+    rollout_steps: int = 8       # K predictor calls in the prediction loss
+    batch_size: int = 64
+    steps: int = 1_000           # optimiser steps
+    stacks: tuple[int, ...] = (16, 32, 32)   # IMPALA channels per stack
+    blocks: int = 2              # residual blocks per stack
+    pool: int = 1                # average-pool the 65x65 input by this factor first (1 = paper)
+    latent_dim: int = 512        # D
+    idm_hidden: int = 256
+    probe_hidden: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    warmup_frac: float = 0.1
+    lr_floor: float = 1e-5       # absolute LR at the end of the cosine
+    grad_clip: float = 2.0
+    std_coeff: float = 16.0      # α of eq. 13 (variance)
+    cov_coeff: float = 8.0       # β (covariance)
+    sim_coeff: float = 12.0      # δ (temporal similarity)
+    idm_coeff: float = 1.0       # ω (inverse dynamics)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Chapter 6 (MPPI / CEM planning) and the planning half of ``bench world``.
+
+    EB-JEPA MPPI (spec §6.2): H 90, N 200, J 20, Q 20, σ 2, m 1 action per replan, M 200 steps.
+    """
+
+    episodes: int = 100          # evaluation episodes (>= 100 for any number the book reports)
+    max_steps: int = 200         # M, environment steps per episode
+    replan_every: int = 1        # m, actions executed per plan
+    horizon: int = 90            # H (shrinks to the steps left)
+    num_samples: int = 200       # N
+    num_iters: int = 20          # J
+    num_elites: int = 20         # Q
+    noise_std: float = 2.0       # σ, initial sampling std
+    temperature: float = 0.5     # τ of the MPPI weights exp(-(S_i - S_min) / τ)
+    max_norm: float = 2.45       # planned steps are clipped to this length
+    warm_start: bool = True      # start each plan from the previous one, shifted
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named runtime budget; ``preset.collapse.steps`` etc. size each chapter."""
 
@@ -99,6 +184,9 @@ class Preset:
     energy: EnergySettings = field(default_factory=EnergySettings)
     collapse: CollapseSettings = field(default_factory=CollapseSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
+    video: VideoSettings = field(default_factory=VideoSettings)
+    world: WorldSettings = field(default_factory=WorldSettings)
+    plan: PlanSettings = field(default_factory=PlanSettings)
 
     def __repr__(self) -> str:  # short, for the line each chapter prints
         return f"Preset({self.name!r}: {self.description})"
@@ -113,6 +201,13 @@ _PRESETS = {
         image=ImageSettings(widths=(16, 32, 32, 64, 128), n_train=2_000, n_test=2_000, batch_size=128,
                             steps=80, sweep_steps=50, proj_hidden=512, vicreg_dim=512, sigreg_dim=64,
                             lr=3e-3, num_slices=128, probe_iters=150, probe_wds=(1e-4, 1e-3, 1e-2)),
+        # 16x16 canvas (7-px digits), widths 8: a smoke run of the whole pipeline in under a minute.
+        video=VideoSettings(canvas=16, n_train=1_000, n_val=64, batch_size=8, steps=100, head_steps=60, enc_width=8,
+                            pred_width=8, loss_positions=2_048, decoder_lr=1e-3, eval_batch=32),
+        world=WorldSettings(n_traj=2_000, clip_len=13, batch_size=64, steps=40, stacks=(8, 16, 16), pool=2,
+                            latent_dim=64, idm_hidden=128, probe_hidden=128),
+        plan=PlanSettings(episodes=8, max_steps=100, replan_every=4, horizon=40, num_samples=64, num_iters=5,
+                          num_elites=8, noise_std=3.0, temperature=1.0),
     ),
     "cpu": Preset(
         "cpu",
@@ -120,6 +215,14 @@ _PRESETS = {
         EnergySettings(),
         CollapseSettings(n_train=20_000, batch_size=256, steps=600, n_eval=2048, probe=True),
         image=ImageSettings(),
+        # 32x32 canvas (14-px digits), widths 16, 4,096 loss positions per step: ~16 min for bench video
+        # (untrained + K=1 + K=4) on one CPU core.
+        video=VideoSettings(canvas=32, n_train=4_000, n_val=256, batch_size=16, steps=250, head_steps=100,
+                            enc_width=16, pred_width=16, loss_positions=4_096, decoder_lr=1e-3),
+        world=WorldSettings(n_traj=20_000, clip_len=13, batch_size=64, steps=2_000, stacks=(8, 16, 16), pool=2,
+                            latent_dim=64, idm_hidden=128, probe_hidden=128),
+        plan=PlanSettings(episodes=100, max_steps=100, replan_every=2, horizon=40, num_samples=200, num_iters=10,
+                          num_elites=20, noise_std=3.0, temperature=1.0),
     ),
     "gpu": Preset(
         "gpu",
@@ -130,6 +233,9 @@ _PRESETS = {
         image=ImageSettings(encoder="resnet18", n_train=50_000, steps=2_000, sweep_steps=1_000,
                             optimizer="lars", lr=0.3, warmup_frac=10 / 300, proj_hidden=2048,
                             vicreg_dim=1024, sigreg_dim=128, vicreg_cov=100.0, hue=0.1, amp=True),
+        video=VideoSettings(n_train=18_000, n_val=2_000, batch_size=32, steps=3_000, head_steps=300, decoder_lr=1e-3),
+        world=WorldSettings(n_traj=100_000, batch_size=256, steps=3_000, latent_dim=256),
+        plan=PlanSettings(),
     ),
     "paper": Preset(
         "paper",
@@ -141,6 +247,10 @@ _PRESETS = {
         image=ImageSettings(encoder="resnet18", n_train=50_000, steps=58_500, sweep_steps=58_500,
                             optimizer="lars", lr=0.3, warmup_frac=10 / 300, proj_hidden=2048,
                             vicreg_dim=1024, sigreg_dim=128, vicreg_cov=100.0, hue=0.1, amp=True),
+        # 50 epochs of 281 steps (18,000 clips, batch 64), every position in the losses (spec §5.1).
+        video=VideoSettings(),
+        world=WorldSettings(n_traj=100_000, batch_size=384, steps=3_120),
+        plan=PlanSettings(),
     ),
 }
 

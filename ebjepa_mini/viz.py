@@ -517,3 +517,411 @@ def plot_image_training(runs: dict, terms=("invariance", "variance", "sigreg")):
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# ---- Chapter 4: video JEPA on Moving MNIST ----
+__all__ += ["ROLLOUT_COLORS", "rollout_color", "show_moving_mnist", "plot_rollout_schedule", "plot_video_strip",
+            "animate_video", "plot_ap_by_horizon", "plot_video_training"]
+
+#: Colours of the chapter 4 models: all VICReg-trained, so shades of the VICReg blue (darker = longer
+#: rollout); the untrained encoder is grey like "no regulariser", the paper's curves are black.
+ROLLOUT_COLORS = {"K1": "#56B4E9", "K2": "#3A95CC", "K4": PALETTE["vicreg"], "K8": "#003F63",
+                  "untrained": PALETTE["none"], "paper": "#000000"}
+
+
+def rollout_color(name: str) -> str:
+    """Colour of a chapter 4 run (``"K1"``, ``"K4"``, ``"untrained"``, ...); other K values get the VICReg blue."""
+    return ROLLOUT_COLORS.get(name, PALETTE["vicreg"])
+
+
+def _grid_overlay(ax, side: int, grid: int = 8) -> None:
+    for g in range(1, grid):
+        ax.axhline(g * side / grid - 0.5, color="white", lw=0.3, alpha=0.35)
+        ax.axvline(g * side / grid - 0.5, color="white", lw=0.3, alpha=0.35)
+
+
+def _cells(ax, m, side: int, color: str, lw: float = 1.2) -> None:
+    """Outline the positive cells of an 8x8 map on an image of ``side`` pixels."""
+    m = _np.asarray(m)
+    g = m.shape[-1]
+    c = side / g
+    for r, q in zip(*_np.nonzero(m > 0.5)):
+        ax.add_patch(matplotlib.patches.Rectangle((q * c - 0.5, r * c - 0.5), c, c, fill=False, ec=color, lw=lw))
+
+
+def _noaxis(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def show_moving_mnist(frames, maps, n_clips: int = 3, n_frames: int = 10):
+    """Frames of a few generated clips with their 8x8 digit-location cells outlined (spec §4.3).
+
+    Args:
+        frames: ``[N, T, L, L]`` uint8 or float frames.
+        maps: ``[N, T, 8, 8]`` binary maps.
+    """
+    frames, maps = _to_np(frames), _to_np(maps)
+    n_clips, n_frames = min(n_clips, len(frames)), min(n_frames, frames.shape[1])
+    side = frames.shape[-1]
+    fig, axes = plt.subplots(n_clips, n_frames, figsize=(1.15 * n_frames, 1.2 * n_clips + 0.4), squeeze=False,
+                             layout="constrained")
+    for i in range(n_clips):
+        for t in range(n_frames):
+            ax = axes[i, t]
+            ax.imshow(frames[i, t], cmap="gray", vmin=0, vmax=frames.max() or 1)
+            _grid_overlay(ax, side)
+            _cells(ax, maps[i, t], side, PALETTE["data"])
+            _noaxis(ax)
+            if i == 0:
+                ax.set_title(f"t = {t}", fontsize=8)
+        axes[i, 0].set_ylabel(f"clip {i}")
+    fig.suptitle("generated Moving MNIST: frames and their 8×8 location cells (orange)", fontsize=10)
+    return fig
+
+
+def plot_rollout_schedule(n_frames: int = 10, ks=(1, 4)):
+    """Which prediction is compared with which target in the K-step loss (spec §5.2, paper eqs. 9-11).
+
+    One panel per K: row ``k`` is the state ``S^(k)`` of the rollout, column ``t`` its frame; a cell
+    shows the prediction's order (predictor calls since ground truth, 0 = true encoding ``z_t``).
+    Every row ``k >= 1`` is compared with row 0 (the targets ``z_t``) in the loss; the arrows show
+    that ``S^(k)_t`` is predicted from ``S^(k-1)_{t-2}`` and ``S^(k-1)_{t-1}``.
+    """
+    from .video import prediction_orders
+
+    fig, axes = plt.subplots(1, len(ks), figsize=(5.6 * len(ks), 0.75 * max(ks) + 1.9), squeeze=False)
+    cmap = matplotlib.colormaps["Blues"]
+    for ax, k in zip(axes[0], ks):
+        orders = prediction_orders(n_frames, k)
+        for r in range(k + 1):
+            for t in range(n_frames):
+                o = orders[r, t]
+                face = "#FFFFFF" if r == 0 else ("#EDEDED" if t < 2 else cmap(0.25 + 0.6 * o / max(ks)))
+                ax.add_patch(matplotlib.patches.Rectangle((t - 0.45, r - 0.4), 0.9, 0.8, fc=face, ec="0.4", lw=0.8))
+                txt = f"z{t}" if r == 0 else ("z" if t < 2 else str(o))
+                ax.text(t, r, txt, ha="center", va="center", fontsize=8,
+                        color="white" if (r > 0 and t >= 2 and o >= 3) else "black")
+        t_show = min(n_frames - 1, 5)
+        for r in range(1, k + 1):
+            for src in (t_show - 2, t_show - 1):
+                ax.annotate("", xy=(t_show, r - 0.38), xytext=(src, r - 0.62),
+                            arrowprops=dict(arrowstyle="->", color=PALETTE["sigreg"], lw=0.9))
+        ax.set_xlim(-0.6, n_frames - 0.4)
+        ax.set_ylim(k + 0.6, -0.6)
+        ax.set_xticks(range(n_frames))
+        ax.set_yticks(range(k + 1), ["targets z"] + [f"S({r})" for r in range(1, k + 1)])
+        ax.set_xlabel("frame t")
+        ax.grid(False)
+        ax.set_title(f"K = {k}: loss compares every row S(k) with the targets", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_video_strip(pics: dict, title: str | None = None):
+    """A static strip of one validation clip: true frames, decoded one-step predictions, decoded
+    autoregressive rollout, and detection heat-maps of the rollout with the true cells outlined.
+
+    Args:
+        pics: the dict returned by :meth:`ebjepa_mini.video.VideoExperiment.predict_clip`.
+    """
+    rows = [("input frames", pics["frames"]), ("1-step predictions\n(decoded)", pics["one_step"]),
+            ("rollout from t=0,1\n(decoded)", pics["rollout"]), ("detection on\nthe rollout", pics["heat_rollout"])]
+    t_len = pics["frames"].shape[0]
+    fig, axes = plt.subplots(len(rows), t_len, figsize=(1.1 * t_len + 1.2, 1.2 * len(rows) + 0.3), squeeze=False,
+                             layout="constrained")
+    for r, (name, arr) in enumerate(rows):
+        for t in range(t_len):
+            ax = axes[r, t]
+            if r < 3:
+                ax.imshow(_np.clip(arr[t], 0, 1), cmap="gray", vmin=0, vmax=1)
+                if t >= 2 and r > 0:
+                    for sp in ax.spines.values():
+                        sp.set_visible(True)
+                        sp.set_color(PALETTE["vicreg"])
+            else:
+                ax.imshow(arr[t], cmap="Blues", vmin=0, vmax=1)
+                _cells(ax, pics["maps"][t], arr.shape[-1], PALETTE["data"], lw=1.0)
+            _noaxis(ax)
+            if r == 0:
+                ax.set_title(f"t = {t}" + (" (context)" if t < 2 else ""), fontsize=7)
+        axes[r, 0].set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def animate_video(pics: dict, interval: int = 400):
+    """The same four views as :func:`plot_video_strip`, as a matplotlib animation (one frame per t).
+
+    Returns:
+        A ``matplotlib.animation.FuncAnimation``; in a notebook show it with
+        ``IPython.display.HTML(anim.to_jshtml())``.
+    """
+    from matplotlib import animation
+
+    panels = [("input frame", pics["frames"], "gray"), ("1-step prediction (decoded)", pics["one_step"], "gray"),
+              ("rollout (decoded)", pics["rollout"], "gray"), ("detection on the rollout", pics["heat_rollout"], "Blues")]
+    fig, axes = plt.subplots(1, 4, figsize=(8.4, 2.5))
+    ims = []
+    for ax, (name, arr, cmap) in zip(axes, panels):
+        ims.append(ax.imshow(_np.clip(arr[0], 0, 1), cmap=cmap, vmin=0, vmax=1))
+        ax.set_title(name, fontsize=8)
+        _noaxis(ax)
+    label = fig.suptitle("t = 0 (context)", fontsize=9)
+    cell_patches: list = []
+
+    def update(t):
+        for im, (_, arr, _) in zip(ims, panels):
+            im.set_data(_np.clip(arr[t], 0, 1))
+        while cell_patches:
+            cell_patches.pop().remove()
+        before = len(axes[3].patches)
+        _cells(axes[3], pics["maps"][t], pics["heat_rollout"].shape[-1], PALETTE["data"])
+        cell_patches.extend(axes[3].patches[before:])
+        label.set_text(f"t = {t}" + (" (context)" if t < 2 else f" (rollout order {t - 1})"))
+        return ims
+
+    anim = animation.FuncAnimation(fig, update, frames=pics["frames"].shape[0], interval=interval)
+    plt.close(fig)
+    return anim
+
+
+def plot_ap_by_horizon(curves: dict, paper: dict | None = None, title: str | None = None, ax=None):
+    """Detection AP against prediction horizon (the paper's Figure 3b at this book's scale).
+
+    Args:
+        curves: ``{name: [AP_0, AP_1, ...]}`` (``"K1"``, ``"K4"``, ``"untrained"``, ...); AP_h scores
+            (h+1)-step-ahead predictions.
+        paper: optional ``{name: (AP_0, AP_6)}``: the reference's values at the first and last horizon
+            (read off its plot), drawn as open markers joined by a dotted line.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    else:
+        fig = ax.figure
+    for name, ap in curves.items():
+        h = _np.arange(len(ap))
+        ax.plot(h, ap, "o-", color=rollout_color(name), lw=2, label=f"{name} (mAP {_np.mean(ap):.3f})")
+    last = max((len(ap) for ap in curves.values()), default=7) - 1
+    for name, (first, end) in (paper or {}).items():
+        ax.plot([0, last], [first, end], ":", marker="o", mfc="white", color=rollout_color(name), lw=1.2,
+                label=f"paper {name}, 50 epochs (h = 0 and {last})")
+    ax.set(xlabel="horizon index h (AP_h: (h+1)-step-ahead prediction)", ylabel="average precision",
+           title=title or "detection AP vs prediction horizon", ylim=(0, 1))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_video_training(runs: dict, terms=("pred", "variance", "covariance")):
+    """Loss terms per step of trained :class:`~ebjepa_mini.video.VideoRun` objects (log scale)."""
+    runs = {n: r for n, r in runs.items() if r.history and "pred" in r.history}
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.2))
+    for ax, term in zip(_np.atleast_1d(axes), terms):
+        for n, r in runs.items():
+            ax.semilogy(r.history["step"], _np.clip(r.history[term], 1e-8, None), color=rollout_color(n), label=n)
+        ax.set(xlabel="step", ylabel=term, title=f"{term} term (unweighted)")
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---- Chapters 5 and 6: world models and planning in Two Rooms ----
+# Rooms are drawn in pixel coordinates (x = column, y = row, y pointing down as in the image).
+
+__all__ += ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_episodes",
+            "plot_mppi_iterations", "plot_success_bars", "PLAN_COLORS"]
+
+#: Colours of chapters 5–6: executed path, planned rollouts, elites, plan mean, goal.
+PLAN_COLORS = {"path": "#0072B2", "samples": "#999999", "elites": "#E69F00", "mean": "#D55E00",
+               "goal": "#009E73", "truth": "#000000", "rollout": "#D55E00"}
+
+
+def draw_room(ax, wall_x: int, door_y: int, pos=None, goal=None, title: str | None = None):
+    """Draw one Two Rooms layout (walls grey) in pixel coordinates, with optional dot and goal."""
+    from .data import two_rooms as tr
+
+    obs = tr.render(_np.zeros((1, 2)) if pos is None else _np.asarray(pos).reshape(1, 2), wall_x, door_y)[0]
+    if pos is None:
+        obs[0] = 0
+    goal_ch = None if goal is None else tr.render(_np.asarray(goal).reshape(1, 2), wall_x, door_y)[0, 0]
+    ax.imshow(tr.to_rgb(obs, goal_ch), extent=(-0.5, 64.5, 64.5, -0.5), interpolation="nearest")
+    ax.set_xlim(2, 62)
+    ax.set_ylim(62, 2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_rooms(data: dict, n: int = 6, title: str | None = None):
+    """``n`` clips of the offline dataset: layout, the dot's path (start ○, end ●), door crossings marked."""
+    from .data import two_rooms as tr
+
+    fig, axes = plt.subplots(1, n, figsize=(2.1 * n, 2.4))
+    for i, ax in enumerate(_np.atleast_1d(axes)):
+        pos = data["pos"][i]
+        side = tr.same_room(pos, data["wall_x"][i])
+        crossed = (side == -1).any() and (side == 1).any()
+        draw_room(ax, int(data["wall_x"][i]), int(data["door_y"][i]),
+                  title="crosses the door" if crossed else "stays in its room")
+        ax.plot(pos[:, 0], pos[:, 1], "-", color=PLAN_COLORS["path"], lw=1.5)
+        ax.plot(*pos[0], "o", mfc="none", mec=PLAN_COLORS["path"], ms=6)
+        ax.plot(*pos[-1], "o", color=PLAN_COLORS["path"], ms=4)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_world_training(history: dict, weights=None, title: str | None = None):
+    """Eq. 13 term by term over training (unweighted values, log scale), plus the probe's error in pixels."""
+    terms = [("pred", "prediction"), ("std", "variance (α)"), ("cov", "covariance (β)"), ("sim", "time similarity (δ)"),
+             ("idm", "inverse dynamics (ω)")]
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.3))
+    steps = _np.asarray(history["step"])
+    colors = ["#000000", "#CC79A7", "#0072B2", "#009E73", "#E69F00"]
+    for (k, label), c in zip(terms, colors):
+        if k in history:
+            y = _np.clip(_np.asarray(history[k], float), 1e-6, None)
+            w = None if weights is None else getattr(weights, k, None)
+            axes[0].semilogy(steps, _smooth(y), color=c, lw=1.4,
+                             label=label + ("" if w is None or k == "pred" else f" ×{w:g}"))
+    axes[0].set(xlabel="step", ylabel="term (unweighted, smoothed)", title="the loss of eq. 13, term by term")
+    axes[0].legend(fontsize=7.5)
+    if "probe" in history:
+        from .data import two_rooms as tr
+        px = _np.sqrt(_np.asarray(history["probe"], float)) * float(_np.mean(tr.POS_STD))
+        axes[1].semilogy(steps, _smooth(px), color=PLAN_COLORS["path"])
+        axes[1].set(xlabel="step", ylabel="RMS error (pixels)",
+                    title="position probe on detached latents")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _smooth(y, k: int = 25):
+    y = _np.asarray(y, float)
+    if len(y) < 2 * k:
+        return y
+    c = _np.cumsum(_np.insert(y, 0, 0.0))
+    out = (c[k:] - c[:-k]) / k
+    return _np.concatenate([y[: k - 1], out])
+
+
+def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int = 3, title: str | None = None):
+    """Imagined vs real: probe-decoded latent rollouts (dashed) against the true paths (solid) for ``n``
+    clips, and (if ``errors`` ``{name: [H+1]}`` is given) the mean error in pixels per rollout step."""
+    cols = n + (errors is not None)
+    fig, axes = plt.subplots(1, cols, figsize=(2.6 * cols + (1.2 if errors is not None else 0), 2.8),
+                             gridspec_kw={"width_ratios": [1] * n + ([1.6] if errors is not None else [])})
+    axes = _np.atleast_1d(axes)
+    for i in range(n):
+        ax = axes[i]
+        draw_room(ax, int(wall_x[i]), int(door_y[i]), title=f"clip {i + 1}")
+        ax.plot(true_pos[i][:, 0], true_pos[i][:, 1], "-", color=PLAN_COLORS["truth"], lw=1.6, label="real path")
+        ax.plot(roll_pos[i][:, 0], roll_pos[i][:, 1], "--", color=PLAN_COLORS["rollout"], lw=1.6,
+                label="imagined (probe of the rollout)")
+        ax.plot(*true_pos[i][0], "o", color=PLAN_COLORS["truth"], ms=4)
+    axes[0].legend(fontsize=7, loc="lower left")
+    if errors is not None:
+        ax = axes[-1]
+        for name, err in errors.items():
+            ax.plot(_np.arange(len(err)), err, lw=2, label=name,
+                    color=PLAN_COLORS["rollout"] if "roll" in name else PLAN_COLORS["truth"])
+        ax.axhline(4.5, color=PLAN_COLORS["goal"], ls=":", lw=1, label="success radius 4.5 px")
+        ax.set(xlabel="predictor calls from the encoded frame", ylabel="mean position error (px)",
+               title="error grows with the horizon")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_episodes(result, n: int = 8, cols: int = 4, title: str | None = None):
+    """Executed paths of ``n`` planning episodes (a :class:`~ebjepa_mini.planning.PlanResult`)."""
+    rows = int(_math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.45 * rows))
+    t = result.tasks
+    for i, ax in enumerate(_np.atleast_1d(axes).ravel()):
+        if i >= n:
+            ax.axis("off")
+            continue
+        ok = bool(result.success[i])
+        draw_room(ax, int(t["wall_x"][i]), int(t["door_y"][i]), goal=t["goal"][i],
+                  title=f"{'success' if ok else 'failure'} · {result.final_distance[i]:.1f} px")
+        p = result.paths[i]
+        ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["path"], lw=1.4)
+        ax.plot(*p[0], "o", mfc="none", mec=PLAN_COLORS["path"], ms=6)
+        ax.plot(*p[-1], "o", color=PLAN_COLORS["path"], ms=4)
+    fig.suptitle(title or f"{result.planner.upper()}, {result.cost} cost: {result.success_rate:.0%} of "
+                 f"{len(result.success)} episodes succeed", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, iters=(0, 1, -1), fig=None):
+    """One MPPI plan, iteration by iteration: sampled rollouts (grey), elites (orange), the new mean (red).
+
+    Args:
+        history: the list filled by ``mppi(..., history=[])`` (one problem, not batched).
+        decode: actions ``[N, H, 2]`` -> positions ``[N, H+1, 2]`` (e.g. the probe of a latent rollout).
+    """
+    iters = [i if i >= 0 else len(history) + i for i in iters]
+    if fig is None:
+        fig = plt.figure(figsize=(3.0 * len(iters), 3.2))
+    axes = fig.subplots(1, len(iters))
+    for ax, it in zip(_np.atleast_1d(axes), iters):
+        h = history[it]
+        samples = h["samples"][0] if h["samples"].dim() == 4 else h["samples"]
+        elite = h["elite_idx"][0] if h["elite_idx"].dim() == 2 else h["elite_idx"]
+        mean = h["mean"][0] if h["mean"].dim() == 3 else h["mean"]
+        paths = decode(samples)
+        draw_room(ax, wall_x, door_y, goal=goal, title=f"iteration {it + 1}")
+        for p in paths[:: max(1, len(paths) // 60)]:
+            ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["samples"], lw=0.5, alpha=0.5)
+        for p in paths[elite]:
+            ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["elites"], lw=0.9, alpha=0.9)
+        m = decode(mean[None])[0]
+        ax.plot(m[:, 0], m[:, 1], "-", color=PLAN_COLORS["mean"], lw=2.2)
+        ax.plot(*_np.asarray(start), "o", color=PLAN_COLORS["path"], ms=5)
+    fig.suptitle("imagined rollouts (probe-decoded): samples grey, elites orange, updated mean red", fontsize=9)
+    return fig
+
+
+def plot_success_bars(ours: dict, paper: dict | None = None, title: str | None = None, ax=None):
+    """Success rate per configuration: this book's runs (solid) next to the paper's (hatched).
+
+    Configurations listed in ``paper`` but missing from ``ours`` are marked "not run".
+    """
+    names = list(paper) if paper else list(ours)
+    names += [k for k in ours if k not in names]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.3 * max(len(names), 3) + 2.5, 3.3))
+    else:
+        fig = ax.figure
+    x = _np.arange(len(names))
+    w = 0.38 if paper else 0.6
+    left = x - (w / 2 if paper else 0)
+    have = [k in ours for k in names]
+    ax.bar(left[have], [100 * ours[k] for k in names if k in ours], w, color=PLAN_COLORS["path"], label="this book")
+    if paper:
+        ax.bar(x + w / 2, [100 * paper.get(k, _np.nan) for k in names], w, color="white",
+               edgecolor=PLAN_COLORS["path"], hatch="//", label="paper (Table 4)")
+    for xi, k in zip(left, names):
+        if k in ours:
+            ax.text(xi, 100 * ours[k] + 1.5, f"{100 * ours[k]:.0f}", ha="center", fontsize=8)
+        else:
+            ax.text(xi, 2, "not run", ha="center", va="bottom", rotation=90, fontsize=7, color="#555555")
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set(ylabel="success rate (%)", ylim=(0, 110), title=title or "planning success")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

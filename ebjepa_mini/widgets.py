@@ -138,3 +138,216 @@ class CollapseLab(CollapseExperiment):
         self._stop.set()
         if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
+
+
+class PlannerLab:
+    """The Planner Lab (chapter 6): plan through the door with a trained world model.
+
+    A reader picks a task (a random-wall layout with start and goal in different rooms), the
+    planner (MPPI or CEM), its temperature, samples, elites, horizon and the cost (cumulative or
+    last state), then plans one step (to see the imagined rollouts: samples, elites, mean,
+    decoded to positions by the probe) or runs a whole episode (to see the executed path).
+
+    Args:
+        run: a :class:`~ebjepa_mini.world.WorldRun`; default: the committed pretrained model.
+        settings: :class:`~ebjepa_mini.presets.PlanSettings`; default: the current preset's.
+        task_seed: seed of the task list (task ``i`` is the ``i``-th of ``sample_tasks(100, task_seed)``).
+
+    Headless: ``lab.set(...)``, ``lab.plan_once()``, ``lab.run_episode()``, ``lab.figure()``; ``show()``
+    (or displaying the object) returns the widget.
+    """
+
+    PARAMS = ("planner", "cost", "temperature", "num_samples", "num_elites", "horizon", "task")
+
+    def __init__(self, run=None, settings=None, task_seed: int = 1000, seed: int = 0):
+        from .data.two_rooms import sample_tasks
+        from .presets import get_preset
+        from .world import load_world_model
+
+        self.run = run if run is not None else load_world_model()
+        self.settings = settings if settings is not None else get_preset().plan
+        self.tasks = sample_tasks(100, seed=task_seed)
+        self.seed = seed
+        self.planner, self.cost, self.task = "mppi", "cumulative", 0
+        self.history: list = []
+        self.episode = None
+        self._ui = None
+
+    # -- state -------------------------------------------------------------------------------------
+    def set(self, **kw) -> "PlannerLab":
+        """Change ``planner``, ``cost``, ``task`` or any :class:`PlanSettings` field (validated)."""
+        from dataclasses import fields, replace
+
+        from .planning import COSTS, PLANNERS
+
+        plan_fields = {f.name for f in fields(self.settings)}
+        for k, v in kw.items():
+            if k == "planner":
+                if v not in PLANNERS:
+                    raise ValueError(f"planner must be one of {PLANNERS}, got {v!r}")
+                self.planner = v
+            elif k == "cost":
+                if v not in COSTS:
+                    raise ValueError(f"cost must be one of {COSTS}, got {v!r}")
+                self.cost = v
+            elif k == "task":
+                if not isinstance(v, int) or not 0 <= v < len(self.tasks["start"]):
+                    raise ValueError(f"task must be an int in 0..{len(self.tasks['start']) - 1}, got {v!r}")
+                self.task = v
+            elif k in plan_fields:
+                self.settings = replace(self.settings, **{k: v})
+            else:
+                raise ValueError(f"unknown setting {k!r}; allowed: planner, cost, task, {', '.join(sorted(plan_fields))}")
+        if self.settings.num_elites > self.settings.num_samples:
+            raise ValueError(f"num_elites ({self.settings.num_elites}) must be <= num_samples "
+                             f"({self.settings.num_samples})")
+        return self
+
+    def _task(self) -> dict:
+        i = self.task
+        return {k: v[i:i + 1] for k, v in self.tasks.items()}
+
+    def _decode(self, actions):
+        """Positions of the imagined rollouts of ``actions [N, H, 2]`` from the task's start (probe)."""
+        import torch
+
+        from .data import two_rooms as tr
+
+        t = self._task()
+        with torch.no_grad():
+            z0 = self.run.model.encode(tr.normalize_obs(tr.render(t["start"], t["wall_x"], t["door_y"])))
+            z = self.run.model.rollout(z0.expand(len(actions), -1), actions)
+            return self.run.model.positions(z).numpy()
+
+    def plan_once(self) -> list:
+        """Optimise one plan from the task's start; keeps (and returns) the per-iteration history."""
+        import torch
+
+        from .data import two_rooms as tr
+        from .planning import cem, mppi, planning_energy
+
+        t, s, m = self._task(), self.settings, self.run.model
+        with torch.no_grad():
+            z0 = m.encode(tr.normalize_obs(tr.render(t["start"], t["wall_x"], t["door_y"])))
+            zg = m.encode(tr.normalize_obs(tr.render(t["goal"], t["wall_x"], t["door_y"])))
+
+            def cost_fn(a):
+                return planning_energy(m.rollout(z0.expand(len(a), -1), a), zg, self.cost)
+
+            self.history = []
+            kw = dict(horizon=s.horizon, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
+                      num_elites=s.num_elites, noise_std=s.noise_std, max_norm=s.max_norm,
+                      generator=torch.Generator().manual_seed(self.seed), history=self.history)
+            if self.planner == "mppi":
+                mppi(cost_fn, temperature=s.temperature, **kw)
+            else:
+                cem(cost_fn, **kw)
+        return self.history
+
+    def run_episode(self):
+        """Plan and act for ``settings.max_steps`` steps on the current task; returns the PlanResult."""
+        from .planning import evaluate
+
+        self.episode = evaluate(self.run.model, self._task(), self.settings, self.planner, self.cost, seed=self.seed)
+        return self.episode
+
+    # -- rendering ---------------------------------------------------------------------------------
+    def figure(self, fig=None):
+        """Left: the last plan's imagined rollouts; right: the executed episode (if any)."""
+        import matplotlib.pyplot as plt
+
+        from .viz import PLAN_COLORS, draw_room
+
+        t = self._task()
+        wx, dy = int(t["wall_x"][0]), int(t["door_y"][0])
+        if fig is None:
+            fig = plt.figure(figsize=(8.4, 4.0))
+        fig.clear()
+        ax1, ax2 = fig.subplots(1, 2)
+        draw_room(ax1, wx, dy, goal=t["goal"][0], title="imagined: samples, elites, mean (last iteration)")
+        if self.history:
+            h = self.history[-1]
+            paths = self._decode(h["samples"][0] if h["samples"].dim() == 4 else h["samples"])
+            idx = h["elite_idx"][0] if h["elite_idx"].dim() == 2 else h["elite_idx"]
+            for p in paths[:: max(1, len(paths) // 60)]:
+                ax1.plot(p[:, 0], p[:, 1], color=PLAN_COLORS["samples"], lw=0.5, alpha=0.5)
+            for p in paths[idx]:
+                ax1.plot(p[:, 0], p[:, 1], color=PLAN_COLORS["elites"], lw=0.9)
+            mean = h["mean"][0] if h["mean"].dim() == 3 else h["mean"]
+            mp = self._decode(mean[None])[0]
+            ax1.plot(mp[:, 0], mp[:, 1], color=PLAN_COLORS["mean"], lw=2.2)
+        ax1.plot(*t["start"][0], "o", color=PLAN_COLORS["path"], ms=5)
+        draw_room(ax2, wx, dy, goal=t["goal"][0], title="executed episode")
+        ax2.plot(*t["start"][0], "o", mfc="none", mec=PLAN_COLORS["path"], ms=6)
+        if self.episode is not None:
+            p = self.episode.paths[0]
+            ax2.plot(p[:, 0], p[:, 1], color=PLAN_COLORS["path"], lw=1.6)
+            ax2.plot(*p[-1], "o", color=PLAN_COLORS["path"], ms=4)
+        fig.suptitle(f"task {self.task} · {self.planner.upper()} · {self.cost} cost", fontsize=10)
+        return fig
+
+    def readout(self) -> str:
+        s = self.settings
+        text = (f"task {self.task} · {self.planner} · {self.cost} · τ {s.temperature:g} · N {s.num_samples} · "
+                f"Q {s.num_elites} · H {s.horizon}")
+        if self.episode is not None:
+            ok = "success" if self.episode.success[0] else "failure"
+            text += (f" · <b>{ok}</b>: final distance {self.episode.final_distance[0]:.1f} px in "
+                     f"{self.episode.plan_s:.1f} s")
+        return text
+
+    # -- widget ------------------------------------------------------------------------------------
+    def show(self):
+        """Build (once) and return the ipywidgets UI."""
+        if self._ui is not None:
+            return self._ui
+        import ipywidgets as W
+        from matplotlib.figure import Figure
+
+        from .viz import figure_png
+
+        s = self.settings
+        self._w = {
+            "planner": W.ToggleButtons(options=["mppi", "cem"], value=self.planner, description="planner"),
+            "cost": W.ToggleButtons(options=["cumulative", "last"], value=self.cost, description="cost"),
+            "temperature": W.FloatLogSlider(value=s.temperature, base=10, min=-3, max=3, step=0.1,
+                                            description="τ (MPPI)", readout_format=".3g"),
+            "num_samples": W.IntSlider(value=s.num_samples, min=10, max=400, step=10, description="samples N"),
+            "num_elites": W.IntSlider(value=s.num_elites, min=1, max=100, description="elites Q"),
+            "horizon": W.IntSlider(value=s.horizon, min=5, max=120, step=5, description="horizon H"),
+            "task": W.BoundedIntText(value=self.task, min=0, max=len(self.tasks["start"]) - 1, description="task"),
+        }
+        self._planb = W.Button(description="Plan one step", icon="eye")
+        self._runb = W.Button(description="Run episode", icon="play", button_style="success")
+        self._fig = Figure(figsize=(8.4, 4.0), layout="constrained")
+        self._image = W.Image(format="png", value=figure_png(self.figure(self._fig)), layout=W.Layout(width="100%"))
+        self._text = W.HTML(self.readout())
+        self._planb.on_click(lambda _: self._act(self.plan_once))
+        self._runb.on_click(lambda _: self._act(lambda: (self.plan_once(), self.run_episode())))
+        controls = W.VBox([W.HTML("<b>Planner</b>"), self._w["planner"], self._w["cost"],
+                           W.HBox([self._w["temperature"], self._w["num_samples"]]),
+                           W.HBox([self._w["num_elites"], self._w["horizon"]]),
+                           W.HBox([self._w["task"], self._planb, self._runb])])
+        self._ui = W.VBox([controls, self._text, self._image])
+        return self._ui
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.show())
+
+    def _act(self, fn):
+        from .viz import figure_png
+
+        try:
+            self.set(**{k: w.value for k, w in self._w.items()})
+            self._text.value = self.readout() + " · <i>working…</i>"
+            self.episode = None if fn == self.plan_once else self.episode
+            fn()
+            self._image.value = figure_png(self.figure(self._fig))
+            self._text.value = self.readout()
+        except Exception as err:   # show the problem in the widget
+            self._text.value = f"<span style='color:#D55E00'>error: {err}</span>"
+
+
+__all__.append("PlannerLab")

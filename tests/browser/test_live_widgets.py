@@ -1,4 +1,4 @@
-"""Live widgets in a real browser: the Collapse Lab trains from JupyterLab's UI.
+"""Live widgets in a real browser: the Collapse Lab trains and the Planner Lab plans from JupyterLab's UI.
 
 Starts JupyterLab headless on 127.0.0.1 (free port, random token, a temporary copy of chapters/
 as its root, EBJEPA_PRESET=ci), opens a small notebook in headless Chromium, runs it with
@@ -70,38 +70,12 @@ def log_tail(server, n: int = 3000) -> str:
         return "(no log)"
 
 
-@pytest.fixture
-def lab_server(jupyter_lab):
-    return jupyter_lab({NOTEBOOK: CELL})
-
-
-def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
-    deadline = Deadline(BUDGET_S - lab_server["startup_s"])
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    shot = str(screenshot_dir / "live_collapse_lab.png")
-
-    def fail(step: str, err: Exception | None = None):
-        try:
-            page.screenshot(path=shot, full_page=True)
-        except Exception:
-            pass
-        raise LiveFailure(f"live Collapse Lab: {step} (screenshot {shot}).\n"
-                             f"{type(err).__name__ + ': ' + str(err)[:500] if err else ''}\n"
-                             f"--- jupyter lab log (tail) ---\n{log_tail(lab_server)}") from err
-
-    def step(what: str, fn):
-        try:
-            return fn()
-        except LiveFailure:
-            raise
-        except Exception as err:  # Playwright timeouts, failed checks, the deadline
-            fail(what, err)
-
-    base, token = lab_server["base"], lab_server["token"]
+def open_and_run_all(page, server, notebook: str, deadline: "Deadline", step) -> None:
+    """Open ``notebook`` in JupyterLab, wait for a settled kernel, then Run > Run All Cells."""
+    base, token = server["base"], server["token"]
     # (a fresh workspaces dir, so no `?reset` needed)
     step("JupyterLab did not open the notebook",
-         lambda: page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", wait_until="domcontentloaded",
+         lambda: page.goto(f"{base}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded",
                            timeout=deadline.ms(60)))
     step("the notebook's cell never appeared",
          lambda: page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(state="visible", timeout=deadline.ms(60)))
@@ -132,6 +106,38 @@ def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
                     raise AssertionError(f"the cell did not start after Run All, twice (prompt "
                                          f"{prompt.text_content()!r})") from None
     step("could not run the notebook with Run > Run All Cells", run_all_until_it_runs)
+
+
+
+@pytest.fixture
+def lab_server(jupyter_lab):
+    return jupyter_lab({NOTEBOOK: CELL})
+
+
+def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
+    deadline = Deadline(BUDGET_S - lab_server["startup_s"])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    shot = str(screenshot_dir / "live_collapse_lab.png")
+
+    def fail(step: str, err: Exception | None = None):
+        try:
+            page.screenshot(path=shot, full_page=True)
+        except Exception:
+            pass
+        raise LiveFailure(f"live Collapse Lab: {step} (screenshot {shot}).\n"
+                             f"{type(err).__name__ + ': ' + str(err)[:500] if err else ''}\n"
+                             f"--- jupyter lab log (tail) ---\n{log_tail(lab_server)}") from err
+
+    def step(what: str, fn):
+        try:
+            return fn()
+        except LiveFailure:
+            raise
+        except Exception as err:  # Playwright timeouts, failed checks, the deadline
+            fail(what, err)
+
+    open_and_run_all(page, lab_server, NOTEBOOK, deadline, step)
 
     out = page.locator(".jp-OutputArea-output")
     # the lab's outer VBox: the controls ("Regularisers" ...), the readout and the dashboard image
@@ -179,3 +185,55 @@ def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
     assert m and int(m.group(1)) == 30, f"the readout should say step 30: {after_text!r}"
     assert re.fullmatch(r"\d+(\.\d+)?", m.group(2)), f"the effective rank is not a number: {after_text!r}"
     assert after_src and after_src != before_src, "the dashboard image (its src) did not change after training"
+
+
+PLANNER_NOTEBOOK = "_browser_live_planner_lab.ipynb"
+PLANNER_CELL = '''from ebjepa_mini.presets import get_preset
+from ebjepa_mini.widgets import PlannerLab
+lab = PlannerLab(settings=get_preset("ci").plan)
+lab'''
+
+
+@pytest.fixture
+def planner_server(jupyter_lab):
+    return jupyter_lab({PLANNER_NOTEBOOK: PLANNER_CELL})
+
+
+def test_planner_lab_runs_an_episode_in_jupyterlab(planner_server, context, screenshot_dir):
+    """Chapter 6's Planner Lab: switch to CEM, click Run episode, the readout reports the episode."""
+    deadline = Deadline(BUDGET_S - planner_server["startup_s"])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    shot = str(screenshot_dir / "live_planner_lab.png")
+
+    def step(what: str, fn):
+        try:
+            return fn()
+        except Exception as err:
+            try:
+                page.screenshot(path=shot, full_page=True)
+            except Exception:
+                pass
+            raise LiveFailure(f"live Planner Lab: {what} (screenshot {shot}).\n{type(err).__name__}: "
+                              f"{str(err)[:500]}\n--- jupyter lab log (tail) ---\n{log_tail(planner_server)}") from err
+
+    open_and_run_all(page, planner_server, PLANNER_NOTEBOOK, deadline, step)
+    lab = page.locator(".jp-OutputArea-output .widget-vbox").filter(has_text="Planner").filter(
+        has=page.locator(".widget-image")).first
+    step("the Planner Lab widget did not appear",
+         lambda: lab.locator(".widget-image").first.wait_for(state="visible", timeout=deadline.ms(90)))
+    readout = lab.locator(".widget-html").filter(has_text="task").first
+    image = lab.locator(".widget-image").first
+    before_text, before_src = readout.inner_text(), image.get_attribute("src")
+    assert "final distance" not in before_text, f"no episode has run yet: {before_text!r}"
+    step("could not switch the planner to CEM", lambda: lab.get_by_role("button", name="cem", exact=True).click())
+    step("could not click Run episode", lambda: lab.get_by_role("button", name="Run episode").click())
+    step("the readout never reported the episode ('success|failure: final distance N px')",
+         lambda: page.wait_for_function(
+             "el => /(success|failure): final distance/.test(el.innerText)",
+             arg=readout.element_handle(), timeout=deadline.ms(90)))
+    after_text, after_src = readout.inner_text(), image.get_attribute("src")
+    page.screenshot(path=shot, full_page=True)
+    assert "cem" in after_text, f"the readout should name the planner that ran: {after_text!r}"
+    assert re.search(r"final distance [0-9.]+ px", after_text), after_text
+    assert after_src and after_src != before_src, "the Planner Lab figure did not change after the episode"

@@ -192,9 +192,32 @@ def check_collapse_lab(page) -> list[str]:
     return problems
 
 
+def check_planner_lab(page) -> list[str]:
+    """Chapter 6: the Planner Lab from embedded state: planner controls, readout of the executed
+    episode and a loaded PNG of the rollouts and path."""
+    problems = []
+    lab = page.locator(".widget-vbox").filter(has_text="Planner").filter(has=page.locator(".widget-image")).first
+    if lab.count() == 0:
+        return ["chapter 6: no Planner Lab widget (a VBox with 'Planner' and an image) rendered"]
+    for label in ("Plan one step", "Run episode"):
+        if not lab.get_by_role("button", name=label).first.is_visible():
+            problems.append(f"chapter 6: the Planner Lab button {label!r} is not visible")
+    for name in ("mppi", "cem", "cumulative", "last"):
+        if not lab.get_by_role("button", name=name, exact=True).first.is_visible():
+            problems.append(f"chapter 6: the Planner Lab toggle {name!r} is not visible")
+    text = lab.locator(".widget-html").filter(has_text="task").first.inner_text() if lab.count() else ""
+    if not re.search(r"(success|failure): final distance [0-9.]+ px", text):
+        problems.append(f"chapter 6: the Planner Lab readout does not report the executed episode: {text!r}")
+    img = lab.locator(".widget-image")
+    if img.count() == 0 or img.first.evaluate("i => i.naturalWidth") == 0:
+        problems.append("chapter 6: the Planner Lab figure (PNG) did not load")
+    return problems
+
+
 WIDGET_CHECKS = {
     "chapters/01_energy_models": check_beta_slider,
     "chapters/02_collapse": check_collapse_lab,
+    "chapters/06_mppi_planning": check_planner_lab,
 }
 
 

@@ -1,0 +1,510 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-video)=
+# # 4. Video JEPA: latent prediction and multistep rollouts on Moving MNIST
+#
+# Chapters 2 and 3 trained a {term}`JEPA` whose {term}`predictor` was the identity: two views of
+# one image should map to the same point. A video adds time. Now the predictor has a real job:
+# from the representations of the last two frames it must predict the representation of the
+# next one, and, applied to its own outputs, the frames after that. This chapter builds the video
+# example of EB-JEPA {cite:p}`ebjepa2026` on Moving MNIST {cite:p}`srivastava2015unsupervised`,
+# trains it with one-step and with four-step {term}`rollout` losses, and measures what the
+# representation knows about where the digits will be with a detection head and
+# {term}`average precision` per prediction horizon.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. write the energy of a clip for a per-frame {term}`encoder` and a two-frame predictor (paper eq. 3);
+# 2. explain {term}`teacher forcing`, autoregressive rollouts and {term}`exposure bias`, and say
+#    which prediction is compared with which target in the K-step loss (paper eqs. 9–11);
+# 3. regularise a video representation with {term}`VICReg` when every pixel position of every
+#    frame is a sample;
+# 4. evaluate predicted representations with a detection head trained on detached features and
+#    read an AP-vs-horizon curve;
+# 5. name where the paper's equations and the reference code differ, and which choice this book makes.
+#
+# **Runtime** (whole chapter; the sizes are in `preset.video`):
+#
+# | preset | what runs | time |
+# |---|---|---|
+# | `ci` | 16×16 canvas (7-px digits), widths 8, 2 × 100 steps of batch 8 | 44 s on one CPU core (whole notebook, measured) |
+# | `cpu` | 32×32 canvas (14-px digits), widths 16, 2 × 250 steps of batch 16 | about 17 minutes on one CPU core (`bench video --preset cpu`, the same three models, took 16.7 min) |
+# | `gpu` | 64×64 canvas, the paper's widths, 2 × 3,000 steps of batch 32 | not yet measured |
+
+# %% tags=["colab-setup"]
+import sys, subprocess
+if "google.colab" in sys.modules:  # Colab: install the book's package, keep Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ebjepa-mini[colab] @ git+https://github.com/ebjepa-mini/ebjepa-mini-book@main"], check=True)
+from ebjepa_mini import chapter_setup
+preset, device = chapter_setup(seed=0)
+
+# %%
+import json
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import HTML, display
+
+from ebjepa_mini import checks, viz
+from ebjepa_mini.data.moving_mnist import generate_moving_mnist, resize_digits
+from ebjepa_mini.data.sources import load_mnist
+from ebjepa_mini.video import (VideoExperiment, VideoJEPA, average_precision_by_horizon, positions,
+                               prediction_orders, rollout, teacher_forced)
+
+viz.use_book_style()
+S = preset.video             # every size of this chapter: canvas, widths, batch, steps, loss weights
+exp = VideoExperiment(preset.name, seed=0, device=device)
+print(S)
+print(exp.data)
+
+# %% [markdown]
+# ## 4.1 Moving MNIST, generated
+#
+# The standard Moving MNIST recipe {cite:p}`srivastava2015unsupervised` bounces two MNIST digits
+# inside a 64×64 canvas for 20 frames: each digit starts at a random place, moves in a random
+# direction at a fixed speed, and reflects off the borders. EB-JEPA reads the fixed file of
+# 10,000 such sequences and cuts each into two 10-frame clips. This book *generates* the
+# sequences from the MNIST digits (`ebjepa_mini.data.moving_mnist`), which has three advantages:
+# any number of clips at any canvas size, determinism by seed, and exact labels. Because the
+# generator knows where every digit is, the 8×8 digit-location maps used for evaluation (one cell
+# set to 1 where each digit's ink box is centred) come straight from the positions; the reference
+# has to recover them from pixels with OpenCV contours, which merges touching digits.
+#
+# The split is by *sequence* before the 20-frame sequences are cut into clips, so the two halves
+# of one sequence never end up on different sides (spec pitfall 21); here the validation
+# sequences even use different digit images (the MNIST test set). The small presets shrink the
+# canvas (and the digits with it, keeping the 28/64 ratio) because every layer of this model
+# works at full resolution.
+
+# %%
+mnist = load_mnist()
+t0 = time.perf_counter()
+big = generate_moving_mnist(mnist.x_train, 500, n_frames=20, canvas=64, seed=1)
+rate = 2 * len(big) / (time.perf_counter() - t0)
+print(f"generated {len(big)} sequences of 20 frames at 64x64 = {2 * len(big)} clips of 10 frames: "
+      f"{rate:,.0f} clips/s on this machine")
+speed = np.linalg.norm(big.velocities, axis=-1)
+print(f"speed over all digits and frames: min {speed.min():.3f}, max {speed.max():.3f} px/frame; "
+      f"positions within [{big.positions.min():.2f}, {big.positions.max():.2f}] (free range 0..{64 - 28})")
+fig = viz.show_moving_mnist(big.frames, big.maps, n_clips=2, n_frames=10)
+plt.show()
+
+# %% [markdown]
+# *Figure: the first 10 frames of two generated 64×64 sequences; orange squares are the cells of the
+# 8×8 location map (one per digit, at the centre of its ink box).*
+#
+# :::{admonition} What you should see
+# Thousands of clips per second; the speed is the same for every digit in every frame (3.6 px per
+# frame, a tenth of the free range, as in the original generator) because a bounce only flips the
+# sign of one velocity component; positions never leave the free range, so digits are always
+# completely inside the canvas; every frame has one or two marked cells (two digits in one cell
+# give one).
+# :::
+#
+# ## 4.2 From images to time: encoder, predictor and the energy of a clip
+#
+# The {term}`encoder` $f_\theta$ sees **one frame at a time** (the paper's encoder receptive field
+# $w = 1$). It is a small residual network, "ResNet-5" {cite:p}`he2016deep`: a 3×3 stem and three
+# residual blocks, all with stride 1 and no pooling, so a frame $x_t$ of $L\times L$ pixels becomes a
+# map $z_t = f_\theta(x_t)$ of $D = 16$ channels at the **same** $L\times L$ resolution, non-negative
+# because the last block ends in a ReLU. The {term}`predictor` $g_\phi$ sees the **two** most recent
+# representations, concatenated along channels, and returns the next one; it is a residual U-Net
+# {cite:p}`ronneberger2015unet` (three down-sampling stages, a bottleneck at 1/8 resolution and skip
+# connections). The energy of a clip $x_{0:T-1}$ is the sum of one-step prediction errors (paper eq. 3):
+#
+# $$
+# E(x_{0:T-1}) = \sum_{t=1}^{T-2} \bigl\lVert g_\phi(z_{t-1}, z_t) - z_{t+1} \bigr\rVert^2 ,
+# \qquad z_t = f_\theta(x_t) .
+# $$ (eq-video-energy)
+#
+# A clip whose frames follow each other plausibly (digits continue their motion) has low energy; a
+# clip whose last frames are shuffled, or whose digits jump, has high energy. Nothing in
+# {eq}`eq-video-energy` stops the trivial solution $z_t = \text{const}$, so, as in chapters 2–3, a
+# regulariser is needed. Two frames are the least context that contains a velocity; the paper's
+# Table 6 calls this "predictor receptive field $v = 2$", while eq. 3 counts $v + 1$ frames, a
+# difference of notation only (spec pitfall 23).
+
+# %%
+model = VideoJEPA(S)
+x = exp.val_x[:2]                                    # two validation clips [B=2, T, 1, L, L]
+with torch.no_grad():
+    z = model.encoder(x)
+    z_next = model.predictor(z)
+print(f"clip x {tuple(x.shape)} -> z {tuple(z.shape)} (per frame, full resolution, min {z.min():.2f}) -> "
+      f"predictor output {tuple(z_next.shape)} (output i predicts frame i + 2)")
+print(f"projected position samples for the regulariser: {tuple(model.projector(positions(z)).shape)}")
+counts = model.parameter_counts()
+print("parameters:", ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+      f"(the paper's widths: encoder 89 k, predictor 2.03 M)")
+
+# %% [markdown]
+# ## 4.3 Regularising a video: every position is a sample
+#
+# The regulariser is VICReg's variance and covariance terms (paper eqs. 6–7, chapter 2) on the
+# projected encoder outputs. A small {term}`projector` $h$ (16 → 64 → 64, with BatchNorm) maps the
+# 16 channels at each position to 64 numbers, and **every (clip, frame, row, column) position is
+# one sample**: a batch of $B$ clips of $T$ frames gives $N = B\,T\,L^2$ samples of dimension 64
+# (2.6 million in the paper's batch). The regulariser sees only ground-truth encodings, never
+# predictions (spec §2.3):
+#
+# $$
+# R(z) = \alpha\, v\bigl(h(z)\bigr) + \beta\, c\bigl(h(z)\bigr), \qquad \alpha = 10,\ \beta = 100 \text{ (the paper's best video setting)} .
+# $$ (eq-video-vc)
+#
+# On a CPU, projecting all positions of all rollout states dominates a training step, so the
+# `cpu` and `ci` presets draw `S.loss_positions` random positions per step and use the **same**
+# positions for the regulariser and for the prediction loss below (an unbiased estimate of the mean;
+# encoder and predictor still run on every pixel). The reference uses all positions.
+
+# %% [markdown]
+# ## 4.4 Teacher forcing, rollouts and the K-step loss
+#
+# Trained with {eq}`eq-video-energy` alone, the predictor always receives *true* representations
+# $z_{t-1}, z_t$: this is {term}`teacher forcing`. At test time, to look $k$ frames ahead, it must
+# feed its own predictions back in: an autoregressive {term}`rollout`. Its inputs are then slightly
+# wrong in ways it never saw during training, the errors compound, and predictions drift:
+# {term}`exposure bias` {cite:p}`bengio2015scheduled`. The remedy of the paper is to train on
+# rollouts too. Write $z^{(0)} = z$ for the encodings and define predictions of increasing
+# *order* (number of predictor calls since ground truth, paper eqs. 9–10):
+#
+# $$
+# \hat z^{(k)}_{t+1} = g_\phi\bigl(\hat z^{(k-1)}_{t-1}, \hat z^{(k-1)}_{t}\bigr),\qquad
+# L_k = \sum_{t} \bigl\lVert \hat z^{(k)}_{t+1} - z_{t+1} \bigr\rVert^2 ,\qquad
+# L_\text{video} = \sum_{k=1}^{K} L_k + R(z) .
+# $$ (eq-k-step)
+#
+# The reference code implements this in "parallel" mode (spec §5.2): the state $S^{(0)}$ holds all
+# $T$ encodings; each step runs the predictor on every adjacent pair of $S^{(k-1)}$ at once and
+# builds $S^{(k)} = [z_0, z_1, \hat z_2, \dots, \hat z_{T-1}]$ with the two first frames copied from
+# the ground truth. So frame $t$ of $S^{(k)}$ has order $\min(t-1, k)$: frames near the start are
+# re-anchored on the truth at every step, the others become $k$-step-ahead predictions. The loss
+# compares every state with the targets after the shared projector:
+#
+# $$
+# L = \frac1K \sum_{k=1}^{K} \operatorname{MSE}\bigl(h(S^{(k)}),\ h(z)\bigr) + R(z) .
+# $$ (eq-k-step-code)
+#
+# With $K = 1$ this is teacher forcing; with $K = 4$ three quarters of the loss is about
+# predictions of order 2–4. The figure shows the order of every compared frame:
+
+# %%
+fig = viz.plot_rollout_schedule(S.clip_len, ks=S.rollout_steps)
+plt.show()
+print("orders for K = 4 (rows k = 0..4, columns t = 0..9):")
+print(prediction_orders(S.clip_len, 4))
+
+# %% [markdown]
+# *Figure: for K = 1 (left) and K = 4 (right), each row is a rollout state $S^{(k)}$ and each
+# column a frame; "z" marks the two true context frames, numbers the order of the prediction, darker
+# = more predictor calls since the truth. Every row is compared with the targets (top row). The
+# vermillion arrows show that frame 5 of $S^{(k)}$ is predicted from frames 3 and 4 of $S^{(k-1)}$.*
+#
+# Where the paper's equations and the reference code differ (spec §1.3, §1.5, §5.2, pitfalls 10–12),
+# this book follows the code, except where a CPU needs a shortcut:
+#
+# | | paper (eqs. 3, 9–11) | reference code | this book |
+# |---|---|---|---|
+# | K terms | summed | averaged (÷ K) | averaged |
+# | compared where | representations $z$ | after the shared projector $h$ | after $h$ |
+# | copied context frames | not in the loss | in the mean | in the mean |
+# | backpropagation | truncation possible | full, through all K steps; targets not detached | same |
+# | regulariser samples | – | all $B\,T\,L^2$ positions | all (`gpu`, `paper`) or `loss_positions` random ones (`cpu`, `ci`) |
+# | detection labels | – | OpenCV boxes on thresholded frames | exact, from the generator |
+# | read-out heads | – | trained alongside, on detached features | same, plus `head_steps` on the frozen encoder |
+#
+# The function `rollout` is exactly this loop; a predictor that records its inputs shows that step 2
+# is fed step 1's prediction, while `teacher_forced` only ever sees true frames:
+
+# %%
+class Recorder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inputs = []
+
+    def forward(self, s):                  # s: [B, T-1, D, H, W] -> predictions of frames 2..T-1
+        self.inputs.append(s.clone())
+        return 2 * s[:, 1:] - s[:, :-1]    # linear extrapolation from frames t-1, t to frame t+1
+
+
+z_toy = torch.arange(8.0).view(1, 8, 1, 1, 1) ** 2           # one "clip" whose 1-D representation accelerates
+rec = Recorder()
+states = rollout(rec, z_toy, 3)
+print("true z          ", z_toy.flatten().tolist())
+for k, s in enumerate(states[1:], 1):
+    print(f"S({k}) (orders {prediction_orders(8, 3)[k].tolist()})", s.flatten().tolist())
+print("input of step 2, frame 2:", rec.inputs[1][0, 2].item(), "= step 1's prediction, not the true", z_toy[0, 2].item())
+
+# %% [markdown]
+# The toy predictor extrapolates linearly from two frames while the true sequence accelerates
+# ($z_t = t^2$): every one-step prediction is 2 too low, and each further step feeds that error back
+# in, so the prediction of $z_7 = 49$ is 47 at order 1, 45 at order 2 and 43 at order 3. That
+# compounding is what a $K = 4$ loss penalises and a $K = 1$ loss never sees.
+#
+# ## 4.5 Training with K = 1 and K = 4
+#
+# Both models start from the same initial weights and see the same batches; they differ only in
+# $K$. Adam with learning rate `S.lr` trains encoder, predictor and projector; at the same time a
+# detection head and a pixel decoder train on *detached* encoder features (one backward pass, as in
+# the reference), and after training they get `S.head_steps` more steps on the frozen encoder. The
+# **untrained** baseline keeps the random encoder and predictor and trains only its own heads,
+# for as many steps as the trained models' heads get in total.
+
+# %%
+runs = {}
+for k in (0, *S.rollout_steps):
+    run = exp.train(k, progress=False)
+    runs[run.name] = run
+    print(run)
+
+# %%
+fig = viz.plot_video_training({k: r for k, r in runs.items() if k != "untrained"})
+plt.show()
+
+# %% [markdown]
+# *Figure: unweighted loss terms per step for K = 1 (light blue) and K = 4 (dark blue): prediction
+# MSE after the projector (left), VICReg variance hinge (middle) and covariance (right).*
+#
+# The variance hinge falls first: at initialisation the projected positions have a tiny spread
+# (most pixels are black background), and the regulariser spreads them out; the prediction term
+# grows with that spread before the predictor catches up, as in the first epochs of the reference's
+# training curves, where it then falls to about 0.02 by epoch 50 (spec §8.2). The short runs of
+# this book stop early in that process.
+#
+# ## 4.6 What the predictions know: detection AP per horizon
+#
+# A representation is useful if simple read-outs find the task-relevant content in it. The
+# detection head pools each 16-channel map to 8×8 and applies two 3×3 convolutions, giving a
+# probability per cell that a digit is there; it is trained with binary cross-entropy on
+# ground-truth encodings only. At test time it is applied to **predicted** representations: roll
+# out $T-2 = 8$ steps from each validation clip, and score the frames of $S^{(h+1)}$ that are exactly
+# $(h+1)$-step-ahead predictions with {term}`average precision` over all cells. $\text{AP}_0$ is the
+# one-step-ahead prediction, $\text{AP}_6$ seven steps ahead; mAP is their mean (spec §4.3, pitfall
+# 22). AP is computed per validation batch with scikit-learn and averaged, as in the reference.
+
+# %%
+curves = {name: r.ap for name, r in runs.items()}
+paper_ends = {"K1": (0.81, 0.12), "K4": (0.76, 0.40)}      # read off the reference's plot (spec §8.2)
+fig, ax = plt.subplots(figsize=(6.4, 3.9))
+viz.plot_ap_by_horizon(curves, paper=paper_ends, ax=ax, title=f"this run (preset {preset.name})")
+plt.show()
+for name, r in runs.items():
+    print(f"{name:9s} " + " ".join(f"AP_{h}={a:.3f}" for h, a in enumerate(r.ap))
+          + f" | mAP {r.map:.3f} | AP on true frames {r.ap_gt:.3f}")
+pos_rate = float(exp.val_maps.mean())
+print(f"positive rate of the 8x8 maps (AP of a random scorer): {pos_rate:.3f}")
+
+# %% [markdown]
+# *Figure: detection AP of the head applied to $(h+1)$-step-ahead predicted representations, for the
+# untrained encoder (grey), K = 1 (light blue) and K = 4 (dark blue). Open markers: the paper's
+# values at horizons 0 and 6 for its 1-step and 4-step models after 50 epochs (read off the plot).*
+#
+# :::{admonition} What you should see
+# The untrained model's curve sits at or below the positive rate (about 0.03) at every horizon: its
+# random predictor carries no information about where the digits go. Both trained models are far
+# above it at short horizons, both decay with the horizon, and they cross: K = 1 is better one step
+# ahead, K = 4 from about three steps ahead on, the paper's trade-off. In the stored `cpu` run below,
+# AP_0 is 0.55 (K = 1) vs 0.32 (K = 4), and AP_3 … AP_6 are 0.08, 0.05, 0.04, 0.04 (K = 1) vs 0.10,
+# 0.08, 0.07, 0.05 (K = 4); on `ci` (100 steps on a 16×16 canvas) the curves are lower (AP_0 about
+# 0.35) and K = 4 leads from h = 2. The head reads the *true* frames much better than any prediction
+# ("AP on true frames" 0.85 on `cpu`); for the random encoder it reaches 0.36 on `cpu`, while on `ci`
+# its 160 steps are too few and it stays near chance.
+# :::
+#
+# The stored benchmark runs (`python -m ebjepa_mini.bench video --preset P --save`, the same code at
+# the preset's size, with hardware, date and command) are drawn next to each other:
+
+# %%
+results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
+stored = {}
+for path in sorted(results_dir.glob("video_*.json")):
+    rec = json.loads(path.read_text())
+    stored[rec["preset"]] = rec
+    print(f"{path.name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
+if stored:
+    fig, axes = plt.subplots(1, len(stored), figsize=(6.2 * len(stored), 3.9), squeeze=False)
+    for ax, (name, rec) in zip(axes[0], stored.items()):
+        viz.plot_ap_by_horizon({"untrained": rec["untrained"]["ap_by_horizon"], **rec["ap_by_horizon"]},
+                               paper=paper_ends, ax=ax, title=f"stored bench run: preset {name}")
+    plt.show()
+else:
+    print("no stored video benchmark runs in", results_dir)
+
+# %% [markdown]
+# *Figure: the same curves for each stored benchmark run (one panel per preset).*
+#
+# ## 4.7 Seeing the rollout
+#
+# The pixel decoder (two 3×3 convolutions, trained on detached encodings) turns representations back
+# into pictures, for display only. Below, one validation clip: the input frames, the decoded
+# one-step predictions (each from the two true frames before it), the decoded autoregressive rollout
+# from frames 0–1 alone, and the detection head's heat-map on the rollout with the true cells
+# outlined.
+
+# %%
+best = runs[f"K{max(S.rollout_steps)}"]
+pics = exp.predict_clip(best, index=0)
+fig = viz.plot_video_strip(pics, title=f"{best.name} model, validation clip 0 (preset {preset.name})")
+plt.show()
+
+# %% [markdown]
+# *Figure: rows from top: true frames; decoded one-step predictions; decoded rollout (frame t has
+# order t − 1); detection probabilities on the rollout (blue) with the true digit cells (orange).
+# Blue frames mark predictions; the first two columns are the context.*
+
+# %%
+anim = viz.animate_video(pics)
+display(HTML(anim.to_jshtml(default_mode="loop")))
+
+# %% [markdown]
+# :::{admonition} What you should see
+# The decoded one-step predictions follow the digits; the decoded rollout blurs as the order grows,
+# because the predictor averages over what it cannot determine and errors compound; the heat-map
+# follows the digits for the first few steps and then spreads out. On `ci` the pictures are blurry
+# blobs; on `cpu` and larger presets the digits' shapes survive the first steps.
+# :::
+#
+# ## 4.8 The paper at 50 epochs, and this book's runs
+#
+# The paper trains the full-width model on 64×64 clips for 50 epochs (about 14,000 steps of batch 64)
+# with $K = 4$ and sweeps the VICReg weights (spec §8.2); its best setting, std 10 and cov 100, reaches
+# mAP 0.607. The table puts this chapter's run and the stored benchmark runs beside it.
+
+# %%
+PAPER_MAP = {(1, 1): 0.259, (1, 10): 0.450, (1, 100): 0.492, (10, 1): 0.448, (10, 10): 0.424, (10, 100): 0.487,
+             (100, 1): 0.516, (100, 10): 0.607, (100, 100): 0.525}          # (cov, std) -> mAP, K = 4, 50 epochs
+print("paper, mAP after 50 epochs with K = 4 (rows: cov, columns: std)")
+print("cov\\std " + "".join(f"{s:>8}" for s in (1, 10, 100)))
+for c in (1, 10, 100):
+    print(f"{c:7} " + "".join(f"{PAPER_MAP[(c, s)]:8.3f}" for s in (1, 10, 100)))
+rows = {f"paper (std 10, cov 100, 50 ep.)": {"K4": 0.607}}
+rows[f"this run ({preset.name}, std {S.vicreg_std:g}, cov {S.vicreg_cov:g})"] = {n: r.map for n, r in runs.items()}
+for name, rec in stored.items():
+    rows[f"bench {name} ({rec.get('date', '?')[:10]})"] = {"untrained": rec["untrained"]["map"], **rec["map"]}
+print(f"\n{'mAP':46s}{'untrained':>11s}{'K1':>8s}{'K4':>8s}")
+for name, vals in rows.items():
+    print(f"{name:46s}" + "".join(f"{vals[c]:>{w}.3f}" if c in vals else f"{'–':>{w}s}"
+                                  for c, w in (("untrained", 11), ("K1", 8), ("K4", 8))))
+
+# %% [markdown]
+# :::{admonition} What you should see
+# The paper's mAP of about 0.6 needs 50 epochs of the full model on a GPU; a few CPU minutes reach
+# a quarter of that (`cpu`: mAP 0.17 for K = 1, 0.14 for K = 4, against 0.03 untrained). What
+# carries over is the *shape* of the result: training lifts AP far above the untrained baseline, AP
+# falls with the horizon, and training on rollouts ($K = 4$) buys AP at long horizons at a cost one
+# step ahead (the paper: about 0.81 vs 0.76 at $h = 0$, 0.12 vs 0.40 at $h = 6$). After 250 steps that
+# cost is still large (0.55 vs 0.32 at $h = 0$), so K = 4 has the lower mAP here, while the paper's
+# K = 4 model wins on mAP. With a single seed and short runs, differences of a few hundredths are noise.
+# :::
+#
+# ## Exercises
+#
+# :::{exercise} Which prediction has which order?
+# :label: ex-video-1
+# Write `my_orders(n_frames, K)` returning an integer array of shape `[K + 1, n_frames]` whose entry
+# `(k, t)` is the order of frame `t` in the rollout state $S^{(k)}$ of § 4.4 (0 for true encodings).
+# Check it with `checks.check_prediction_orders(my_orders)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-video-1
+# :class: dropdown
+# Frames 0 and 1 are copied from the ground truth at every step (order 0). Frame $t \ge 2$ of
+# $S^{(k)}$ is predicted from frames $t-2$ and $t-1$ of $S^{(k-1)}$; its order is one more than the
+# larger of theirs, which unrolls to $\min(t-1, k)$: after $t - 1$ steps the chain reaches the true
+# frame 1 and cannot get longer.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_orders(n_frames, K):
+    orders = np.zeros((K + 1, n_frames), dtype=int)
+    for k in range(1, K + 1):
+        for t in range(2, n_frames):
+            orders[k, t] = max(orders[k - 1, t - 2], orders[k - 1, t - 1]) + 1
+    return orders
+
+
+checks.check_prediction_orders(my_orders)
+
+# %% [markdown]
+# :::{exercise} Average precision by hand
+# :label: ex-video-2
+# Write `my_ap(scores, labels)` for 1-D arrays that returns the average precision: sort by score,
+# and sum the precision at each threshold weighted by the recall gained there (tied scores enter
+# together). Check it against scikit-learn with `checks.check_average_precision(my_ap)`. What is
+# the AP of a scorer that ranks cells at random, and why is it the right baseline here rather
+# than 0.5?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-video-2
+# :class: dropdown
+# At each distinct score threshold (from high to low) compute precision = TP / (TP + FP) and
+# recall = TP / P, and add precision × (gain in recall). A random ranking has precision equal to the
+# positive rate at every threshold, so its AP is the positive rate: about 2/64 ≈ 0.03 for two digits
+# on an 8×8 grid, not 0.5 as for a ROC area. The untrained model's AP at long horizons sits there.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_ap(scores, labels):
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], labels[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]       # index of the last element of each tie group
+    tp = np.cumsum(y)[last]
+    fp = (last + 1) - tp
+    precision, recall = tp / (tp + fp), tp / y.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+checks.check_average_precision(my_ap)
+print("AP of a random scorer on the validation maps:",
+      round(average_precision_by_horizon(torch.rand_like(exp.val_maps), exp.val_maps), 3),
+      "| positive rate:", round(float(exp.val_maps.mean()), 3))
+
+# %% [markdown]
+# :::{exercise} Measure the exposure bias
+# :label: ex-video-3
+# For the $K = 1$ and $K = 4$ models, compute on a validation batch the mean squared distance
+# between the predicted and the true representations of the last frame for a prediction of order 1
+# (teacher forcing) and of order 8 (a rollout from frames 0–1 only). Which model drifts more, and how
+# does this relate to the AP curves of § 4.6?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-video-3
+# :class: dropdown
+# Frame 9 of $S^{(1)}$ is a one-step prediction and frame 9 of $S^{(8)}$ an eight-step one. The
+# $K = 1$ model was only ever trained on the first kind, so its error grows faster with the order
+# than the $K = 4$ model's (the ratio printed below), which is the exposure bias the K-step loss
+# targets. Distances are in each model's own representation space, so compare the growth (ratio),
+# not the raw values across models.
+# :::
+
+# %% tags=["solution", "hide-input"]
+xb = exp.val_x[: S.eval_batch].to(device)
+with torch.no_grad():
+    for name in [n for n in runs if n != "untrained"]:
+        m = runs[name].model.eval()
+        zb = m.encoder(xb)
+        st = rollout(m.predictor, zb, S.clip_len - 2)
+        e1 = (st[1][:, -1] - zb[:, -1]).pow(2).mean().item()
+        e8 = (st[-1][:, -1] - zb[:, -1]).pow(2).mean().item()
+        print(f"{name}: order-1 error {e1:.4f}, order-{S.clip_len - 2} error {e8:.4f}, ratio {e8 / e1:.2f}")
+        m.train()

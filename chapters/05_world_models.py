@@ -1,0 +1,365 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-world)=
+# # 5. World models: an action-conditioned JEPA in Two Rooms
+#
+# The JEPAs of the earlier chapters predict what they will *see*. A **world model** predicts what
+# it will see *if it acts*: its predictor also reads an action. Trained on recorded trajectories
+# only, with no reward and no pixel reconstruction, such a model can later be used to plan
+# (chapter 6). The EB-JEPA paper {cite:p}`ebjepa2026` builds one for a small navigation task, Two
+# Rooms, following PLDM {cite:p}`sobal2025learning`: a dot must get from one room to the other through a
+# door whose position changes from episode to episode.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. describe the Two Rooms environment (observations, actions, walls, success) and generate its
+#    offline data;
+# 2. explain why the predictor needs the action as input and a memory of the state, and write
+#    the autoregressive latent rollout (paper eqs. 4, 9);
+# 3. write the world-model loss of paper eq. 13 term by term and say what each term prevents;
+# 4. check a model's imagination against reality by decoding latent rollouts with a probe;
+# 5. read the regulariser ablation (the paper's Table 4, right) at this book's scale.
+#
+# **Runtime** (the sizes are in `preset.world`; the chapter loads the committed pretrained model
+# and trains only a short demonstration run):
+#
+# | preset | what runs | time |
+# |---|---|---|
+# | `ci` | 40 training steps on 2,000 clips, probes of the pretrained model | under a minute on 2 CPU cores |
+# | `cpu` | 2,000 training steps (the full small model) + the same figures | about 12 minutes on one CPU core (measured: 704 s of training) |
+# | `gpu` | IMPALA (16, 32, 32), 256-d latent, 3,000 steps of batch 256 | not yet measured |
+
+# %% tags=["colab-setup"]
+import sys, subprocess
+if "google.colab" in sys.modules:  # Colab: install the book's package, keep Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ebjepa-mini[colab] @ git+https://github.com/ebjepa-mini/ebjepa-mini-book@main"], check=True)
+from ebjepa_mini import chapter_setup
+preset, device = chapter_setup(seed=0)
+
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ebjepa_mini import checks, viz
+from ebjepa_mini.data import two_rooms as tr
+from ebjepa_mini.nets import count_parameters
+from ebjepa_mini.world import (WorldWeights, file_sha256, load_world_model, pretrained_path, train_world_model,
+                               world_model_loss, WorldData)
+
+viz.use_book_style()
+S = preset.world
+print(S)
+
+# %% [markdown]
+# ## 5.1 The environment
+#
+# The world is a $65\times 65$ canvas with border walls, and an inner vertical wall with a
+# 9-pixel door. The dot has a continuous position $(x, y)$ in pixels; an action is a displacement
+# $(\Delta x, \Delta y)$, and a step that would enter a wall stops just before it. An observation
+# has two channels: the dot drawn as a Gaussian blob ($\sigma = 1.3$ px) and the walls. Each
+# episode draws a new layout (wall position $x \in \{20..44\}$, door height $y \in \{10..54\}$:
+# 1,125 layouts), a start and a goal **in different rooms**; it succeeds if the dot ends within
+# 4.5 px of the goal (spec §4.4). The environment follows the Gymnasium API
+# {cite:p}`towers2024gymnasium`:
+
+# %%
+env = tr.TwoRoomsEnv(max_steps=preset.plan.max_steps)
+obs, info = env.reset(seed=0)
+print("observation", obs.shape, obs.dtype, "| info:", {k: (np.round(v, 1) if isinstance(v, np.ndarray) else v)
+                                                      for k, v in info.items()})
+for _ in range(10):
+    obs, reward, terminated, truncated, info = env.step(np.array([1.5, 0.5]))
+print(f"after 10 steps: pos {np.round(info['pos'], 1)}, reward (minus the distance) {reward:.1f}")
+
+fig, axes = plt.subplots(1, 3, figsize=(8.4, 2.9))
+axes[0].imshow(obs[0], cmap="gray"); axes[0].set_title("channel 0: the dot")
+axes[1].imshow(obs[1], cmap="gray"); axes[1].set_title("channel 1: the walls")
+axes[2].imshow(env.render()); axes[2].set_title("render(): dot red, goal green")
+for ax in axes:
+    ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+plt.show()
+
+# %% [markdown]
+# *Figure: one observation of Two Rooms, its two channels (left, middle) and the environment's
+# RGB rendering with the goal (right).*
+#
+# ## 5.2 Offline data: random walks that sometimes go through the door
+#
+# A world model learns from recorded experience, here random walks (spec §4.5): the heading
+# drifts with von Mises increments ($\kappa = 5$), step lengths are normal(1, 0.4) truncated to
+# $[0.2, 1.8]$ px, and 35% of the clips are aimed at the door so that crossings are not rare.
+# The generator is vectorised over trajectories (one Python loop over time steps, not over items)
+# and its output is cached on disk, keyed by its settings.
+
+# %%
+data = WorldData(S, seed=0).data
+side = np.stack([tr.same_room(data["pos"][:, t], data["wall_x"]) for t in range(S.clip_len)], 1)
+crossed = ((side == -1).any(1) & (side == 1).any(1))
+steps = np.linalg.norm(np.diff(data["pos"], axis=1), axis=-1)
+print(f"{len(data['pos']):,} clips of {S.clip_len} frames; {crossed.mean():.0%} cross the wall "
+      f"({crossed[data['crossing']].mean():.0%} of those aimed at the door); "
+      f"mean step {steps.mean():.2f} px, {np.mean(steps < 0.05):.1%} of steps blocked by a wall")
+fig = viz.plot_rooms(data, n=6, title="six clips of the offline dataset (○ start, ● end)")
+plt.show()
+
+# %% [markdown]
+# ## 5.3 The model: an encoder, a predictor with a memory, and an action
+#
+# The JEPA of paper eq. 4 has three parts:
+#
+# $$
+# z_t = f_\theta(x_t),\qquad \hat z_{t+1} = g_\phi(\hat z_t, a_t),\qquad
+# E(x_t, a_t, x_{t+1}) = \lVert g_\phi(f_\theta(x_t), a_t) - f_\theta(x_{t+1}) \rVert^2 .
+# $$ (eq-world-energy)
+#
+# * The **encoder** $f_\theta$ is an IMPALA ConvNet {cite:p}`espeholt2018impala` (three stacks of
+#   conv, max-pool and two residual blocks), a linear layer and a LayerNorm (spec §3.8). In the
+#   small presets it reads the frame average-pooled to $32\times 32$ and has (8, 16, 16) channels.
+# * The **predictor** $g_\phi$ is a single GRU cell {cite:p}`cho2014gru` whose *hidden state is the
+#   latent* and whose *input is the raw action*; its output passes through the encoder's own
+#   LayerNorm. Why an action input? The next frame is not a function of the current one: from the
+#   same place the dot can go anywhere, and only the action says where. Without it the predictor
+#   could only learn the average future, a blur. Why a recurrent cell? The predictor is applied to
+#   its own outputs during a rollout,
+#
+# $$
+# \hat z_0 = f_\theta(x_0),\qquad \hat z_{k+1} = g_\phi(\hat z_k, a_k),\quad k = 0, \dots, H-1,
+# $$ (eq-world-rollout)
+#
+#   so it must carry everything needed for the future (the dot's position *and* where the walls
+#   are) in the state it passes on; the GRU's gates decide what to keep. The action encoder
+#   $q_\omega$ of paper eq. 4 is the identity here.
+# * An **inverse-dynamics model** (IDM), an MLP on $[z_t, z_{t+1}]$, guesses the action that
+#   connects two latents. It is only used by the loss.
+
+# %%
+pre = load_world_model()           # the committed pretrained model (see the note below)
+m = pre.model
+for name, part in [("encoder f_θ", m.encoder), ("predictor g_φ (GRU)", m.gru), ("inverse dynamics", m.idm),
+                   ("position probe (pictures only)", m.probe)]:
+    print(f"{name:32s} {count_parameters(part):>9,} parameters")
+print(f"latent dimension D = {m.latent_dim}; pretrained with {pre.metrics.get('train_steps')} steps "
+      f"in {pre.train_s / 60:.1f} min ({pre.metrics.get('hardware', 'hardware not recorded')})")
+print(f"checkpoint {pretrained_path().name}: {pretrained_path().stat().st_size / 1e6:.2f} MB, "
+      f"sha256 {file_sha256(pretrained_path())[:16]}…")
+
+# %% [markdown]
+# ```{note}
+# The chapter loads `ebjepa_mini/assets/world_model_cpu.pt`, a small model trained by this package
+# with the `cpu` preset (the command, hardware, settings and loss history are stored inside the
+# file and printed above). Retrain it with
+# `python -m ebjepa_mini.bench world --preset cpu --save-model my_model.pt`, or in a notebook with
+# `train_world_model("cpu")`.
+# ```
+#
+# ## 5.4 The loss, term by term (paper eq. 13)
+#
+# Training minimises
+#
+# $$
+# \mathcal L = \mathcal L_\text{pred} + \alpha\,\mathcal L_\text{var} + \beta\,\mathcal L_\text{cov}
+#            + \delta\,\mathcal L_\text{sim} + \omega\,\mathcal L_\text{IDM}
+# $$ (eq-world-loss)
+#
+# with EB-JEPA's weights $\alpha = 16$, $\beta = 8$, $\delta = 12$, $\omega = 1$:
+#
+# * $\mathcal L_\text{pred} = \frac1K\sum_{k=1}^{K} \lVert \hat z_{t+k} - z_{t+k}\rVert^2$: a
+#   chain of $K$ predictor calls {eq}`eq-world-rollout` from each encoded frame, compared with the
+#   encodings it should reach (paper eqs. 9–10; $K = 8$). Nothing is detached: the targets also
+#   move, which is exactly why the model could cheat by mapping everything to one point.
+# * $\mathcal L_\text{var}$ and $\mathcal L_\text{cov}$: the VICReg terms of chapter 2, with every
+#   frame of every clip as a sample. They rule out the collapsed solution.
+# * $\mathcal L_\text{sim} = \operatorname{mean}_t \lVert z_{t+1} - z_t \rVert^2$ (paper eq. 12):
+#   consecutive latents should be close, because consecutive frames differ by one small step. It
+#   makes the latent space *smooth in time*, which is what a planner that compares distances needs.
+# * $\mathcal L_\text{IDM} = \lVert \text{IDM}(z_t, z_{t+1}) - a_t \rVert^2$: the latents must
+#   contain the information that tells which action was taken, i.e. the dot's position. Without it,
+#   VICReg can be satisfied by features the action does not control (the wall position alone is
+#   enough to spread the embeddings), and the predictor has nothing to predict.
+#
+# One call of `world_model_loss` on a batch shows the terms (unweighted):
+
+# %%
+batch = WorldData(S, seed=0).batch(np.arange(16))
+loss, terms, z = world_model_loss(m, batch["obs"], batch["actions"], pre.weights, S.rollout_steps)
+print("batch:", {k: tuple(v.shape) for k, v in batch.items()})
+print("terms of the pretrained model:", {k: round(v, 4) for k, v in terms.items()})
+
+# %% [markdown]
+# A short demonstration run trains a fresh model with the same code (under `ci` only a few
+# steps; under `cpu` the full 2,000, which is how the pretrained model was made). The figure
+# shows the pretrained model's stored history, term by term.
+
+# %%
+demo = train_world_model(S, seed=1, steps=S.steps)
+first, last = {k: v[0] for k, v in demo.history.items()}, {k: v[-1] for k, v in demo.history.items()}
+print(f"demo run: {S.steps} steps in {demo.train_s:.0f} s; prediction term {first['pred']:.3f} -> {last['pred']:.3f}, "
+      f"IDM {first['idm']:.3f} -> {last['idm']:.3f}")
+fig = viz.plot_world_training(pre.history, pre.weights, title="pretrained model: eq. 13 during training")
+plt.show()
+
+# %% [markdown]
+# *Figure: left, the five terms of eq. 13 (unweighted, smoothed) while the pretrained model
+# trained; right, the error of the position probe, a small MLP trained on detached latents to
+# read the dot's position, in pixels.*
+#
+# :::{admonition} What you should see
+# The prediction and IDM terms fall by an order of magnitude; the variance hinge drops to almost
+# zero early (the latents spread at once) while the covariance term decreases slowly; the probe's
+# error falls to about a pixel: the latent knows where the dot is.
+# :::
+#
+# ## 5.5 Imagination against reality
+#
+# The probe turns a latent into a position, so a *rollout* can be drawn: encode the first frame
+# of a clip, apply the predictor with the clip's true actions, and decode every imagined latent.
+# The clips here are longer (40 steps) than the training clips and come from a different seed.
+
+# %%
+H = 40
+test = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=200, length=H + 1, seed=123))
+with torch.no_grad():
+    frames = tr.render(test["pos"].reshape(-1, 2), np.repeat(test["wall_x"], H + 1), np.repeat(test["door_y"], H + 1))
+    z_true = m.encode(tr.normalize_obs(frames).reshape(200, H + 1, 2, tr.SIZE, tr.SIZE))
+    z_roll = m.rollout(z_true[:, 0], torch.from_numpy(test["actions"]))
+    p_enc, p_roll = m.positions(z_true).numpy(), m.positions(z_roll).numpy()
+err_enc = np.linalg.norm(p_enc - test["pos"], axis=-1).mean(0)
+err_roll = np.linalg.norm(p_roll - test["pos"], axis=-1).mean(0)
+crossers = np.flatnonzero((np.sign(test["pos"][:, 0, 0] - test["wall_x"]) != np.sign(test["pos"][:, -1, 0] - test["wall_x"])))
+show = list(crossers[:2]) + [int(np.argmax(np.linalg.norm(test["pos"][:, -1] - test["pos"][:, 0], axis=1)))]
+fig = viz.plot_rollout_check(test["pos"][show], p_roll[show], test["wall_x"][show], test["door_y"][show],
+                             errors={"probe of the encoding": err_enc, "probe of the rollout": err_roll})
+plt.show()
+for k in (1, 8, 20, 40):
+    print(f"after {k:2d} predictor calls: mean error {err_roll[k]:.1f} px (encoding itself: {err_enc[k]:.1f} px)")
+
+# %% [markdown]
+# *Figure: three test clips (two of them through the door): the real path (black) and the path
+# the model imagines from the first frame and the actions alone (dashed red). Right: mean
+# position error over 200 clips against the number of predictor calls.*
+#
+# :::{admonition} What you should see
+# For the first few steps the imagined path sits on the real one; the error starts near the
+# probe's own error (about a pixel) and grows with every predictor call, to a few pixels after 8
+# calls (the rollout length the model was trained with) and more than 10 px after 40. Where a
+# real path stops at a wall, the imagined one may slide on or through it: the small model has
+# seen few blocked steps. This growth is why a planner replans after every few steps, and the
+# wall errors are the main reason for the planning failures of chapter 6.
+# :::
+#
+# ## 5.6 Which terms matter? The regulariser ablation
+#
+# The paper removes one term of eq. 13 at a time and measures *planning* success (Table 4,
+# right): without variance 47%, without covariance 46%, without temporal similarity 61%, without
+# IDM 1%, against 97% for the full model. The benchmark `python -m ebjepa_mini.bench world
+# --ablation TERM` repeats this at this book's scale; the stored runs are shown below (chapter 6
+# explains the planner).
+
+# %%
+results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
+PAPER_ABLATION = {"full": 0.97, "no std (α=0)": 0.47, "no cov (β=0)": 0.46, "no sim (δ=0)": 0.61, "no idm (ω=0)": 0.01}
+ours = {}
+for label, fname in [("full", "world_cpu.json"), ("no std (α=0)", "world_no-std_cpu.json"),
+                     ("no cov (β=0)", "world_no-cov_cpu.json"), ("no sim (δ=0)", "world_no-sim_cpu.json"),
+                     ("no idm (ω=0)", "world_no-idm_cpu.json")]:
+    path = results_dir / fname
+    if path.exists():
+        rec = json.loads(path.read_text())
+        ours[label] = rec["success_rate"]
+        print(f"{label:14s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
+              f"{rec['mean_final_distance']:.1f} px (paper {PAPER_ABLATION[label]:.0%}); {rec['hardware']}, {rec['date'][:10]}")
+if ours:
+    fig = viz.plot_success_bars(ours, PAPER_ABLATION, title="regulariser ablation: planning success (cpu preset)")
+    plt.show()
+else:
+    print("no stored ablation runs; run `python -m ebjepa_mini.bench world --preset cpu --ablation idm --save` etc.")
+
+# %% [markdown]
+# *Figure: planning success of world models trained with one term of eq. 13 removed (solid),
+# next to the paper's Table 4 (hatched). Each bar is one training run evaluated on the same
+# seeded random-wall tasks.*
+#
+# ## Exercises
+#
+# :::{exercise} The temporal-similarity term
+# :label: ex-world-1
+# Write `my_sim(z)` for latents `z: [B, T, D]` that returns $\mathcal L_\text{sim}$, the mean over
+# all entries of $(z_{t+1} - z_t)^2$, and check it with `checks.check_temporal_similarity(my_sim)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-world-1
+# :class: dropdown
+# Differences along the time axis, squared, averaged over batch, time and dimensions.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_sim(z):
+    return (z[:, 1:] - z[:, :-1]).pow(2).mean()
+
+
+checks.check_temporal_similarity(my_sim)
+
+# %% [markdown]
+# :::{exercise} Roll out by hand
+# :label: ex-world-2
+# Using only `model.predict(z, a)` (one GRU step followed by the shared LayerNorm), write
+# `my_rollout(model, z0, actions)` for `z0: [N, D]` and `actions: [N, H, 2]` that returns all
+# imagined latents `[N, H+1, D]` (eq. {eq}`eq-world-rollout`), and check it with
+# `checks.check_world_rollout(my_rollout)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-world-2
+# :class: dropdown
+# Start the list with `z0`, feed the last latent and the next action to `predict`, stack.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_rollout(model, z0, actions):
+    zs = [z0]
+    for t in range(actions.shape[1]):
+        zs.append(model.predict(zs[-1], actions[:, t]))
+    return torch.stack(zs, dim=1)
+
+
+checks.check_world_rollout(my_rollout)
+
+# %% [markdown]
+# :::{exercise} Why does removing the IDM break planning?
+# :label: ex-world-3
+# Without $\mathcal L_\text{IDM}$ the variance and covariance terms are still satisfied and the
+# prediction loss is still low. Explain which cheap solution the encoder can then find, and why
+# the planner of chapter 6 fails with it although every training loss looks fine.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-world-3
+# :class: dropdown
+# The layout (wall and door position) varies between clips and never changes within one, so an
+# encoder that describes only the layout spreads the batch (VICReg is happy) and is perfectly
+# predictable (the next latent equals the current one, so the prediction and temporal terms are
+# near zero). The dot, the only thing the action moves, can be left out. The IDM term forbids this:
+# the action must be recoverable from two consecutive latents, so they must encode the dot's
+# position. A planner comparing latents of such a layout-only model sees every plan as equally
+# good, hence the paper's 1% success without the IDM.
+# :::

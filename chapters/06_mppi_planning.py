@@ -1,0 +1,371 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-planning)=
+# # 6. Planning with MPPI: inference over actions
+#
+# Chapter 5 trained a world model of Two Rooms: an encoder $f_\theta$ and an action-conditioned
+# predictor $g_\phi$ that imagines the latent future of any action sequence. This chapter uses it
+# to act. Planning is *inference* in an energy-based model (chapter 1): the observed variables are
+# the current frame and the goal frame, the unknown variable is the action sequence, and the
+# planner searches for the actions of lowest energy. The EB-JEPA paper {cite:p}`ebjepa2026` does
+# this with MPPI {cite:p}`williams2017information`, a sampling-based optimiser, and compares it with
+# the Cross-Entropy Method {cite:p}`rubinstein1999cross`.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. write the planning energy (paper eq. 14) and explain the cumulative and last-state costs;
+# 2. run MPPI (the paper's Algorithm 1) step by step and say what samples, elites, the
+#    temperature and the mean update do;
+# 3. state the temperature convention of this book and convert the reference code's;
+# 4. evaluate a planner on a seeded set of random-wall episodes and read success rate and final
+#    distance;
+# 5. explain why good plans must first move *away* from the goal, and how planners fail.
+#
+# **Runtime** (the sizes are in `preset.plan`; the chapter uses the committed pretrained model):
+#
+# | preset | what runs | time |
+# |---|---|---|
+# | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | about 20 s on 2 CPU cores |
+# | `cpu` | 100 episodes of 100 steps, N = 200, J = 10, replanning every 2 steps | a few minutes on 2 CPU cores (see § 6.5 for the measured planning time) |
+# | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
+
+# %% tags=["colab-setup"]
+import sys, subprocess
+if "google.colab" in sys.modules:  # Colab: install the book's package, keep Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ebjepa-mini[colab] @ git+https://github.com/ebjepa-mini/ebjepa-mini-book@main"], check=True)
+from ebjepa_mini import chapter_setup
+preset, device = chapter_setup(seed=0)
+
+# %%
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ebjepa_mini import checks, viz
+from ebjepa_mini.data import two_rooms as tr
+from ebjepa_mini.planning import cem, evaluate, mppi, planning_energy
+from ebjepa_mini.widgets import PlannerLab
+from ebjepa_mini.world import load_world_model
+
+viz.use_book_style()
+P = preset.plan
+run = load_world_model()          # chapter 5's pretrained world model
+model = run.model
+print(P)
+
+# %% [markdown]
+# ## 6.1 Planning as energy minimisation
+#
+# Encode the current frame and the goal frame (the same room with the dot at the goal), imagine
+# the latent trajectory of an action sequence $a_{0:H}$ with the predictor, and score it by how far
+# the imagined latents are from the goal latent:
+#
+# $$
+# E(a_{0:H}) = \sum_{t=1}^{H} d\bigl(\hat z_t, z_g\bigr),\qquad
+# \hat z_0 = f_\theta(x_0),\quad \hat z_{t+1} = g_\phi(\hat z_t, a_t),\quad z_g = f_\theta(x_g).
+# $$ (eq-planning-energy)
+#
+# The paper writes $d$ as the Euclidean norm; the reference code, and this book, use the mean
+# squared difference over the latent dimensions (`planning_energy`). Summing over all $t$ (the
+# **cumulative** cost) rewards plans that get close *early*; the **last-state** cost
+# $d(\hat z_H, z_g)$ only asks where the plan ends. The energy is differentiable, but the planner
+# below uses only its values: it must handle walls, where the model's predictions bend sharply.
+#
+# A first look: the energy of 200 random action sequences from one start, next to the real
+# distance to the goal at which each ends. The energy uses only the model; the true end points
+# come from the environment's physics.
+
+# %%
+tasks = tr.sample_tasks(100, seed=1000)
+i = 0
+start, goal, wx, dy = tasks["start"][i], tasks["goal"][i], int(tasks["wall_x"][i]), int(tasks["door_y"][i])
+with torch.no_grad():
+    z0 = model.encode(tr.normalize_obs(tr.render(start[None], wx, dy)))
+    zg = model.encode(tr.normalize_obs(tr.render(goal[None], wx, dy)))
+    g = torch.Generator().manual_seed(0)          # 200 plans: a random heading and speed each, plus jitter
+    heading = 2 * torch.pi * torch.rand(200, 1, generator=g)
+    speed = 0.3 + 1.5 * torch.rand(200, 1, generator=g)
+    actions = torch.stack([speed * heading.cos(), speed * heading.sin()], -1).expand(-1, P.horizon, -1)
+    actions = actions + 0.5 * torch.randn(200, P.horizon, 2, generator=g)
+    z_roll = model.rollout(z0.expand(200, -1), actions)
+    energy = planning_energy(z_roll, zg, "last")
+true_end = np.repeat(start[None], 200, 0)
+for t in range(P.horizon):
+    true_end = tr.move(true_end, actions[:, t].numpy(), wx, dy)
+dist = np.linalg.norm(true_end - goal, axis=1)
+near = dist < 15
+print(f"correlation between last-state energy and true final distance: {np.corrcoef(energy.numpy(), dist)[0, 1]:.2f} "
+      f"over all plans, {np.corrcoef(energy.numpy()[near], dist[near])[0, 1] if near.sum() > 2 else float('nan'):.2f} "
+      f"over the {near.sum()} plans ending within 15 px of the goal")
+fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.3))
+viz.draw_room(axes[0], wx, dy, goal=goal, title="where 200 random plans end (true dynamics)")
+axes[0].scatter(true_end[:, 0], true_end[:, 1], c=energy.numpy(), cmap=viz.ENERGY_CMAP, s=10)
+axes[0].plot(*start, "o", color=viz.PLAN_COLORS["path"], ms=6)
+axes[1].scatter(dist, energy.numpy(), c=energy.numpy(), cmap=viz.ENERGY_CMAP, s=10)
+axes[1].set(xlabel="true final distance to the goal (px)", ylabel="last-state energy d(ẑ_H, z_g)",
+            title="the energy ranks plans by where they end")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# *Figure: left, the true end points of 200 random action sequences from the start (blue),
+# coloured by the model's energy (dark = low); right, energy against the true distance to the
+# goal.*
+#
+# :::{admonition} What you should see
+# Plans that end within about 15 px of the goal have clearly lower energy, and there the energy
+# grows with the distance; farther away it flattens out at a plateau: a latent distance is
+# informative near the goal and saturates beyond. (Plans that end on the wrong side of the wall
+# can still look close.) This is the landscape the planner has to search, and the plateau is why
+# the *cumulative* cost, which rewards getting near early, helps.
+# :::
+#
+# ## 6.2 MPPI, step by step (paper Algorithm 1)
+#
+# MPPI keeps a Gaussian over action sequences, mean $\mu \in \mathbb R^{H\times 2}$ and standard
+# deviation $\sigma$, and repeats $J$ times:
+#
+# 1. **sample** $N$ sequences $a_i = \mu + \sigma \odot \varepsilon_i$, $\varepsilon_i \sim \mathcal N(0, I)$
+#    (every step clipped to length 2.45 px);
+# 2. **score** them: $S_i = E(a_i)$ with eq. {eq}`eq-planning-energy`, all $N$ rollouts in one batch;
+# 3. keep the $Q$ lowest-cost sequences, the **elites**, and weight them
+#
+# $$
+# w_i = \frac{\exp\bigl(-(S_i - S_\text{min})/\tau\bigr)}{\sum_{j\in\text{elites}} \exp\bigl(-(S_j - S_\text{min})/\tau\bigr)} ;
+# $$ (eq-mppi-weights)
+#
+# 4. **update** $\mu \leftarrow \sum_i w_i a_i$ and $\sigma \leftarrow \sqrt{\sum_i w_i (a_i - \mu)^2}$.
+#
+# The first action of the final $\mu$ is executed, then the planner starts again from the new
+# frame (model-predictive control). CEM is the same loop with uniform weights over the elites
+# and their plain standard deviation. The figure decodes the imagined rollouts of one plan with
+# the position probe of chapter 5.
+
+# %%
+history = []
+with torch.no_grad():
+    def cost_fn(a):
+        return planning_energy(model.rollout(z0.expand(len(a), -1), a), zg, "cumulative")
+
+    plan = mppi(cost_fn, horizon=P.horizon, action_dim=2, num_samples=P.num_samples, num_iters=P.num_iters,
+                num_elites=P.num_elites, noise_std=P.noise_std, temperature=P.temperature, max_norm=P.max_norm,
+                generator=torch.Generator().manual_seed(0), history=history)
+
+
+def decode(a):
+    with torch.no_grad():
+        return model.positions(model.rollout(z0.expand(len(a), -1), a)).numpy()
+
+
+fig = viz.plot_mppi_iterations(history, decode, wx, dy, start, goal, iters=(0, 1, -1))
+plt.show()
+print("cost of the mean after each iteration:", [round(cost_fn(h["mean"]).item(), 2) for h in history])
+
+# %% [markdown]
+# *Figure: one MPPI plan from the start (blue dot) to the goal (green blob), iteration by
+# iteration. Grey: a subset of the sampled action sequences, drawn as the positions the model
+# imagines for them; orange: the elites; red: the updated mean. All paths are decoded from latents
+# by the probe; the planner itself never sees positions.*
+#
+# :::{admonition} What you should see
+# In the first iteration the samples are a wide cloud around the start and the elites are those
+# heading towards the goal side; the cloud then narrows around the elites, and the cost of the
+# mean (printed under the figure) falls from one iteration to the next. Some imagined paths cross
+# the wall outside the door: there the model is wrong, and the planner cannot know it.
+# :::
+#
+# ### The temperature
+#
+# The weights {eq}`eq-mppi-weights` divide the cost gap by $\tau$: a small $\tau$ gives all the
+# weight to the best elite, a large $\tau$ averages the elites uniformly (then MPPI's mean is CEM's).
+# The reference implementation *multiplies* the gap by its $\tau = 0.005$ (pitfall 1 of the spec),
+# which is this book's $\tau = 200$: almost uniform weights. Too small a $\tau$ also shrinks
+# $\sigma$ at once, and the search stops exploring:
+
+# %%
+for tau in (0.01, P.temperature, 100.0):
+    hist = []
+    with torch.no_grad():
+        mppi(cost_fn, P.horizon, 2, P.num_samples, P.num_iters, P.num_elites, P.noise_std, tau,
+             max_norm=P.max_norm, generator=torch.Generator().manual_seed(0), history=hist)
+    costs = [round(cost_fn(h["mean"]).item(), 2) for h in hist]          # h["mean"]: [1, H, 2]
+    w = torch.softmax(-(hist[0]["costs"][0].sort().values[:P.num_elites] - hist[0]["costs"][0].min()) / tau, 0)
+    print(f"τ = {tau:<6g} largest elite weight in iteration 1: {w.max():.2f};  cost of the mean per iteration: {costs}")
+
+# %% [markdown]
+# ## 6.3 Does it reach the goal? Evaluation on random-wall episodes
+#
+# Each episode draws a layout, a start and a goal in the other room (a fixed, seeded list, so
+# every planner and model sees the same tasks). The planner replans every
+# `P.replan_every` steps for `P.max_steps` steps; success means ending within 4.5 px of the goal.
+# All episodes run in one batch: one call of the model scores the samples of every episode.
+
+# %%
+result = evaluate(model, {k: v[:P.episodes] for k, v in tasks.items()}, P, planner="mppi", cost="cumulative")
+print(result.summary())
+fig = viz.plot_episodes(result, n=min(8, P.episodes))
+plt.show()
+
+# %% [markdown]
+# *Figure: executed paths (blue, ○ start, ● end) of the first episodes with their final distance
+# to the goal (green).*
+#
+# :::{admonition} What you should see
+# Successful episodes head for the door, pass it and settle on the goal. Failed ones typically end
+# pressed against the wall on the wrong side, or wander in the start room: the model's imagined
+# rollouts sometimes slide *through* the wall (look at the grey samples in § 6.2), so a plan that
+# the model scores as good runs into the real wall. Under `ci` only 8 episodes run with a small
+# search, so one episode moves the rate by 12 points; § 6.5 has the 100-episode numbers. This
+# book's small CPU model succeeds far less often than the paper's (97%); the results page and
+# § 6.5 say by how much.
+# :::
+#
+# ## 6.4 The Planner Lab
+#
+# Pick a task, a planner and its settings, then **Plan one step** to see the imagined rollouts or
+# **Run episode** to execute a whole episode. Try a tiny temperature, very few samples, a short
+# horizon, or the last-state cost on a task whose door is far from the straight line.
+# (In the static book the lab shows the episode computed when the page was built.)
+
+# %%
+lab = PlannerLab(run, P, task_seed=1000)
+lab.set(task=int(np.argmin(np.abs(tasks["door_y"][:20] - 32))))
+lab.plan_once()
+lab.run_episode()
+lab
+
+# %% [markdown]
+# ## 6.5 MPPI vs CEM vs the last-state cost
+#
+# The paper's Table 4 (left) compares planners with the same model: MPPI with the cumulative cost
+# 97%, CEM 96%, MPPI with the last-state cost 89%. The stored benchmark runs of this book's `cpu`
+# model (`python -m ebjepa_mini.bench world --preset cpu --checkpoint ebjepa_mini/assets/world_model_cpu.pt
+# --planner P --cost C --save`) are below.
+
+# %%
+results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
+PAPER_PLANNERS = {"MPPI, cumulative": 0.97, "CEM, cumulative": 0.96, "MPPI, last state": 0.89}
+ours = {}
+for label, fname in [("MPPI, cumulative", "world_cpu.json"), ("CEM, cumulative", "world_cem_cpu.json"),
+                     ("MPPI, last state", "world_last_cpu.json")]:
+    path = results_dir / fname
+    if path.exists():
+        rec = json.loads(path.read_text())
+        ours[label] = rec["success_rate"]
+        print(f"{label:18s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
+              f"{rec['mean_final_distance']:.1f} px, planning {rec['plan_wall_s']:.0f} s "
+              f"(paper {PAPER_PLANNERS[label]:.0%}); {rec['hardware']}, {rec['date'][:10]}")
+if ours:
+    fig = viz.plot_success_bars(ours, PAPER_PLANNERS, title="planners on the same world model (cpu preset)")
+    plt.show()
+else:
+    print("no stored planner runs; run the benchmark command above with --save")
+
+# %% [markdown]
+# *Figure: success rates of three planner configurations on the same world model and the same
+# 100 tasks (solid) next to the paper's Table 4 (hatched).*
+#
+# ## 6.6 Why the path must first move away from the goal
+#
+# Start and goal are always in different rooms. When the door is far from the straight line
+# between them, every good path first *increases* the distance to the goal. A planner whose horizon
+# cannot reach the door sees only plans that end at the wall, and the closest point to the goal
+# on this side of the wall wins. The last-state cost makes this worse: it ignores how quickly a
+# plan gets somewhere, so plans that hug the wall cost about as much as plans through the door.
+# The real distance to the goal along the executed paths shows the detour:
+
+# %%
+d_goal = np.linalg.norm(result.paths - result.tasks["goal"][:, None], axis=-1)      # [E, M+1]
+detour = d_goal.max(1) > d_goal[:, 0] + 1.0
+print(f"{detour.mean():.0%} of the episodes first move away from the goal (distance rises above its start value);")
+print(f"success with a detour {result.success[detour].mean() if detour.any() else float('nan'):.0%}, "
+      f"without {result.success[~detour].mean() if (~detour).any() else float('nan'):.0%}")
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
+for e in range(min(8, len(d_goal))):
+    ax.plot(d_goal[e], color=viz.PLAN_COLORS["path"] if result.success[e] else viz.PALETTE["sigreg"], lw=1.2)
+ax.axhline(tr.SUCCESS_RADIUS, color=viz.PLAN_COLORS["goal"], ls=":", label="success radius")
+ax.set(xlabel="environment step", ylabel="distance to the goal (px)",
+       title="distance to the goal along executed paths (blue success, red failure)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## Exercises
+#
+# :::{exercise} MPPI's weights
+# :label: ex-plan-1
+# Write `my_weights(elite_costs, temperature)` that returns the normalised weights
+# {eq}`eq-mppi-weights` of the elites and check it with `checks.check_mppi_weights(my_weights)`.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-plan-1
+# :class: dropdown
+# Subtract the smallest cost (numerical safety, it cancels in the normalisation), divide by $\tau$,
+# negate, softmax.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_weights(elite_costs, temperature):
+    return torch.softmax(-(elite_costs - elite_costs.min()) / temperature, dim=0)
+
+
+checks.check_mppi_weights(my_weights)
+
+# %% [markdown]
+# :::{exercise} The reference's temperature
+# :label: ex-plan-2
+# The reference code computes $w_i \propto \exp\bigl(0.005\,(S_\text{min} - S_i)\bigr)$. Which $\tau$ of
+# eq. {eq}`eq-mppi-weights` gives the same weights? Check with
+# `checks.check_reference_temperature(tau)`. With cost gaps of a few units between elites, how
+# different are the weights?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-plan-2
+# :class: dropdown
+# $1/\tau = 0.005$, so $\tau = 200$. A gap of 10 cost units changes a weight by
+# $e^{-0.05} \approx 0.95$: the elites are averaged almost uniformly, like CEM.
+# :::
+
+# %% tags=["solution", "hide-input"]
+checks.check_reference_temperature(200.0)
+
+# %% [markdown]
+# :::{exercise} Break the planner
+# :label: ex-plan-3
+# In the Planner Lab find settings under which MPPI fails on a task it solves with the defaults.
+# Try (a) $\tau = 0.001$, (b) 10 samples, (c) a horizon of 5, (d) the last-state cost. For each,
+# say which step of the algorithm goes wrong.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-plan-3
+# :class: dropdown
+# (a) All the weight goes to one elite and $\sigma$ collapses after the first iteration: the search
+# stops exploring and keeps the first lucky sample. (b) Ten samples rarely contain one that
+# passes the door, so the elites are plans that stop at the wall. (c) A 5-step plan cannot see the
+# door when it is far: the best short plan moves towards the goal and gets stuck at the wall (the
+# detour of § 6.6 is invisible). (d) The last-state cost ignores the path; plans that end at the
+# wall and plans that end past the door differ less, and the model's larger error at the end of a
+# long rollout decides more often.
+# :::

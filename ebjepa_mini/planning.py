@@ -1,0 +1,255 @@
+"""Planning in latent space: MPPI and CEM over batched world-model rollouts (chapter 6; paper eq. 14, Alg. 1).
+
+Planning is inference in an energy-based model whose variable is the action sequence: given the
+current observation ``x_0`` and a goal ``x_g``, find actions ``a_{0:H}`` that minimise the planning
+energy (:func:`planning_energy`, paper eq. 14)::
+
+    E(a) = Σ_{t=1..H} d(ẑ_t, z_g),   ẑ_0 = f_θ(x_0),  ẑ_{t+1} = g_φ(ẑ_t, a_t),  z_g = f_θ(x_g)
+
+Both optimisers below are sampling-based ("zeroth-order"): they draw ``N`` action sequences from a
+Gaussian, score them with ``cost_fn``, keep the ``Q`` cheapest (the elites) and refit the Gaussian.
+
+* :func:`mppi` refits with weights ``w_i ∝ exp(-(S_i - S_min) / τ)`` over the elites (the paper's
+  convention: τ DIVIDES the cost gap; τ -> 0 keeps only the best elite, τ -> ∞ averages the elites
+  uniformly). The reference code multiplies by τ = 0.005 instead, which makes its weights almost
+  uniform (pitfall 1); here that corresponds to a large τ.
+* :func:`cem` refits with the plain mean and standard deviation of the elites.
+
+Both return the final mean (paper Alg. 1). The reference MPPI executes a randomly drawn elite
+instead (pitfall 2) and restarts from zero at every replan (pitfall 3); :func:`evaluate` can warm
+start from the previous plan.
+
+``cost_fn`` maps actions ``[N, H, A]`` to costs ``[N]``. For many episodes at once pass a batched
+``init_mean`` of shape ``[E, H, A]``: ``cost_fn`` then maps ``[E, N, H, A]`` to ``[E, N]`` and the
+result is ``[E, H, A]``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .data import two_rooms as tr
+from .presets import PlanSettings
+
+__all__ = ["mppi", "cem", "planning_energy", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
+
+PLANNERS = ("mppi", "cem")
+COSTS = ("cumulative", "last")
+
+
+def clip_norm(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """Rescale every action vector (last dim) longer than ``max_norm`` to length ``max_norm``."""
+    norm = actions.norm(dim=-1, keepdim=True)
+    return actions * torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+
+
+def _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature=None):
+    for name, v in (("horizon", horizon), ("action_dim", action_dim), ("num_samples", num_samples),
+                    ("num_iters", num_iters), ("num_elites", num_elites)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if num_elites > num_samples:
+        raise ValueError(f"num_elites must be <= num_samples ({num_samples}), got {num_elites}")
+    if not noise_std > 0:
+        raise ValueError(f"noise_std must be > 0, got {noise_std!r}")
+    if temperature is not None and not temperature > 0:
+        raise ValueError(f"temperature must be > 0 (it divides the cost gap), got {temperature!r}")
+
+
+def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature,
+              init_mean, generator, max_norm, history):
+    batched = init_mean is not None and init_mean.dim() == 3
+    if init_mean is None:
+        mean = torch.zeros(1, horizon, action_dim)
+    else:
+        mean = init_mean.detach().clone().float()
+        mean = mean if batched else mean.unsqueeze(0)
+        if mean.shape[1:] != (horizon, action_dim):
+            raise ValueError(f"init_mean must be [H, A] = [{horizon}, {action_dim}] (or [E, H, A]), "
+                             f"got {tuple(init_mean.shape)}")
+    e = mean.shape[0]
+    std = torch.full_like(mean, float(noise_std))
+    for _ in range(num_iters):
+        eps = torch.randn(e, num_samples, horizon, action_dim, generator=generator)
+        samples = mean.unsqueeze(1) + std.unsqueeze(1) * eps
+        if max_norm is not None:
+            samples = clip_norm(samples, max_norm)
+        costs = cost_fn(samples if batched else samples[0])
+        costs = costs.reshape(e, num_samples).float().cpu()
+        elite_cost, idx = costs.topk(num_elites, dim=1, largest=False)
+        elites = samples.gather(1, idx[:, :, None, None].expand(-1, -1, horizon, action_dim))
+        if temperature is None:   # CEM
+            mean = elites.mean(1)
+            std = elites.std(1) if num_elites > 1 else std
+        else:                     # MPPI: w ∝ exp(-(S - S_min) / τ) over the elites
+            w = torch.softmax(-(elite_cost - elite_cost[:, :1]) / temperature, dim=1)[:, :, None, None]
+            mean = (w * elites).sum(1)
+            std = ((w * (elites - mean.unsqueeze(1)) ** 2).sum(1)).sqrt().clamp_min(1e-3)
+        if history is not None:
+            history.append({"samples": samples, "costs": costs, "elite_idx": idx, "mean": mean.clone()})
+    if max_norm is not None:
+        mean = clip_norm(mean, max_norm)
+    return mean if batched else mean[0]
+
+
+def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
+         num_iters: int, num_elites: int, noise_std: float, temperature: float, init_mean: torch.Tensor | None = None,
+         generator: torch.Generator | None = None, max_norm: float | None = None,
+         history: list | None = None) -> torch.Tensor:
+    """Model Predictive Path Integral control with elites (paper Alg. 1).
+
+    Each of ``num_iters`` iterations: sample ``a_i = μ + σ ⊙ ε_i`` (``num_samples`` of them), score
+    ``S_i = cost_fn(a_i)``, keep the ``num_elites`` lowest, weight them ``w_i ∝ exp(-(S_i - S_min)/τ)``
+    and set ``μ ← Σ w_i a_i``, ``σ ← sqrt(Σ w_i (a_i - μ)²)``.
+
+    Args:
+        cost_fn: actions ``[N, H, A]`` -> costs ``[N]`` (batched: ``[E, N, H, A]`` -> ``[E, N]``).
+        horizon: H; action_dim: A.
+        num_samples, num_iters, num_elites: N, J, Q.
+        noise_std: initial σ.
+        temperature: τ > 0, in cost units (divides the cost gap; see the module docstring).
+        init_mean: initial μ ``[H, A]`` (or ``[E, H, A]`` for E problems at once); default zeros.
+        generator: torch.Generator for reproducible sampling.
+        max_norm: clip every sampled step to this length (``None``: no clipping).
+        history: if a list is given, one dict per iteration is appended (samples, costs, elites, mean).
+
+    Returns:
+        The optimised action sequence ``μ``: ``[H, A]`` (or ``[E, H, A]``).
+    """
+    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature)
+    return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, float(temperature),
+                     init_mean, generator, max_norm, history)
+
+
+def cem(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
+        num_iters: int, num_elites: int, noise_std: float, init_mean: torch.Tensor | None = None,
+        generator: torch.Generator | None = None, max_norm: float | None = None,
+        history: list | None = None) -> torch.Tensor:
+    """Cross-Entropy Method: like :func:`mppi` but the elites are refitted with their plain mean and
+    (unbiased) standard deviation. Same arguments as :func:`mppi` except ``temperature``."""
+    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std)
+    return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, None,
+                     init_mean, generator, max_norm, history)
+
+
+def planning_energy(z_traj: torch.Tensor, z_goal: torch.Tensor, cost: str = "cumulative") -> torch.Tensor:
+    """Planning energy (paper eq. 14) with the reference's distance: mean over dimensions of the squared
+    difference to the goal latent, summed over the predicted states ``t = 1..H`` (``"cumulative"``) or
+    taken at ``t = H`` only (``"last"``).
+
+    Args:
+        z_traj: rollouts ``[..., H+1, D]`` (index 0 is the current latent, left out: a constant).
+        z_goal: ``[..., D]`` broadcastable against ``z_traj[..., 0, :]``.
+
+    Returns:
+        ``[...]`` costs.
+    """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    d = (z_traj[..., 1:, :] - z_goal.unsqueeze(-2)).pow(2).mean(-1)
+    return d.sum(-1) if cost == "cumulative" else d[..., -1]
+
+
+@dataclass
+class PlanResult:
+    """Outcome of :func:`evaluate` over a set of episodes."""
+
+    planner: str
+    cost: str
+    success: np.ndarray              # [E] bool, final distance < 4.5 px
+    final_distance: np.ndarray       # [E] pixels
+    paths: np.ndarray                # [E, M+1, 2] executed positions
+    tasks: dict
+    plan_s: float
+    plans: list = field(default_factory=list)   # optional: per replan, the planned actions [E, H, 2]
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.success.mean())
+
+    @property
+    def mean_final_distance(self) -> float:
+        return float(self.final_distance.mean())
+
+    def summary(self) -> dict:
+        return {"planner": self.planner, "cost": self.cost, "episodes": int(len(self.success)),
+                "success_rate": round(self.success_rate, 4), "mean_final_distance": round(self.mean_final_distance, 3),
+                "plan_wall_s": round(self.plan_s, 1)}
+
+
+@torch.no_grad()
+def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "mppi", cost: str = "cumulative",
+             seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None) -> PlanResult:
+    """Plan and act in many Two Rooms episodes at once (batched over episodes; spec §4.7).
+
+    Every ``settings.replan_every`` steps: encode the current frames, optimise ``[E, H, 2]`` action
+    sequences with the chosen planner against the goal latents (the goal frame is the same layout
+    with the dot at the goal), execute the first ``replan_every`` actions with the true physics.
+    Success is judged after the last of ``settings.max_steps`` steps (distance < 4.5 px).
+
+    Args:
+        model: a :class:`~ebjepa_mini.world.WorldModel` (``encode``, ``rollout``).
+        tasks: a dict from :func:`~ebjepa_mini.data.two_rooms.sample_tasks`, or a number of episodes
+            (tasks drawn with ``seed``).
+        settings: planner sizes (:class:`~ebjepa_mini.presets.PlanSettings`).
+        planner: ``"mppi"`` or ``"cem"``; cost: ``"cumulative"`` or ``"last"``.
+        record_plans: keep every plan (for pictures).
+    """
+    if planner not in PLANNERS:
+        raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if isinstance(tasks, (int, np.integer)):
+        tasks = tr.sample_tasks(int(tasks), seed=seed)
+    s = settings
+    model.eval()
+    e = len(tasks["start"])
+    wx, dy = tasks["wall_x"], tasks["door_y"]
+    pos = np.asarray(tasks["start"], dtype=np.float64).copy()
+    goal = np.asarray(tasks["goal"], dtype=np.float64)
+    z_goal = model.encode(tr.normalize_obs(tr.render(goal, wx, dy)).to(device))
+    gen = torch.Generator().manual_seed(seed)
+    paths = [pos.copy()]
+    plans = []
+    mean = None
+    t0 = time.perf_counter()
+    steps_done = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=s.max_steps, desc=f"planning ({planner})", leave=False)
+    while steps_done < s.max_steps:
+        h = min(s.horizon, s.max_steps - steps_done)
+        z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
+
+        def cost_fn(actions, z0=z0, h=h):       # [E, N, H, 2] -> [E, N]
+            n = actions.shape[1]
+            z = model.rollout(z0.repeat_interleave(n, 0), actions.to(device).reshape(e * n, h, -1))
+            return planning_energy(z.reshape(e, n, h + 1, -1), z_goal.unsqueeze(1), cost)
+
+        init = torch.zeros(e, h, 2)
+        if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps
+            keep = min(mean.shape[1] - s.replan_every, h)
+            if keep > 0:
+                init[:, :keep] = mean[:, s.replan_every:s.replan_every + keep]
+        args = dict(horizon=h, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
+                    num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init, generator=gen,
+                    max_norm=s.max_norm)
+        mean = mppi(cost_fn, temperature=s.temperature, **args) if planner == "mppi" else cem(cost_fn, **args)
+        if record_plans:
+            plans.append(mean.numpy().copy())
+        for k in range(min(s.replan_every, h)):
+            pos = tr.move(pos, mean[:, k].numpy().astype(np.float64), wx, dy)
+            paths.append(pos.copy())
+            steps_done += 1
+        if bar is not None:
+            bar.update(min(s.replan_every, h))
+    if bar is not None:
+        bar.close()
+    final = np.linalg.norm(pos - goal, axis=1)
+    return PlanResult(planner, cost, final < tr.SUCCESS_RADIUS, final, np.stack(paths, 1), tasks,
+                      time.perf_counter() - t0, plans)

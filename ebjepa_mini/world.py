@@ -1,0 +1,343 @@
+"""Action-conditioned world model on Two Rooms (chapter 5; paper eqs. 4, 12–13; spec §3.8–3.10, §5.1–5.2).
+
+A world model is a JEPA whose predictor also reads the action:
+
+* encoder ``f_θ``: an IMPALA ConvNet (:class:`ImpalaEncoder`) maps one ``2×65×65`` frame to a
+  latent ``z ∈ R^D`` ending in a LayerNorm;
+* predictor ``g_φ``: one GRU cell whose hidden state IS the latent and whose input is the raw 2-D
+  action; its output goes through the encoder's own LayerNorm (shared weights), so predictions
+  and encodings live on the same sphere-like shell (:meth:`WorldModel.predict`);
+* inverse-dynamics model (IDM): an MLP that reads ``[z_t, z_{t+1}]`` and guesses ``a_t``.
+
+Training minimises paper eq. 13, :func:`world_model_loss`::
+
+    L = L_pred + α·L_var + β·L_cov + δ·L_sim + ω·L_IDM
+
+where ``L_pred`` compares a K-step autoregressive rollout from frame 0 with the encodings of
+frames 1..K. Shapes: observations ``[B, T, 2, 65, 65]``, actions ``[B, T-1, 2]`` (time before the
+action coordinates, like the planner's ``[N, H, A]``), latents ``[B, T, D]``.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .data import two_rooms as tr
+from .presets import WorldSettings, get_preset
+from .regularizers import inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
+from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
+
+__all__ = ["ImpalaEncoder", "WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
+           "train_world_model", "settings_weights", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
+           "rollout_positions"]
+
+
+class _ImpalaBlock(nn.Module):
+    """Residual block of spec §3.8: ``relu(x + conv(relu(conv(x))))`` (biases, no normalisation)."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+
+
+class ImpalaEncoder(nn.Module):
+    """IMPALA encoder (spec §3.8): per stack conv 3×3 -> max-pool 3×3/2 -> residual blocks; then
+    ReLU, flatten, Linear to ``latent_dim`` and LayerNorm.
+
+    Args:
+        in_channels: 2 (dot, walls).
+        stacks: channels per stack; the paper uses (16, 32, 32), 65 -> 33 -> 17 -> 9 pixels.
+        blocks: residual blocks per stack (2).
+        latent_dim: D (paper 512).
+        size: input side (65).
+        pool: average-pool the input by this factor first (1 = the paper; 2 makes the small presets
+            4× cheaper: the blob and the 3-px wall survive a 2×2 average).
+
+    Shapes: ``x: [N, C, H, W] -> [N, D]``.
+    """
+
+    def __init__(self, in_channels: int = 2, stacks: tuple[int, ...] = (16, 32, 32), blocks: int = 2,
+                 latent_dim: int = 512, size: int = tr.SIZE, pool: int = 1):
+        super().__init__()
+        if not isinstance(pool, int) or pool < 1:
+            raise ValueError(f"pool must be an int >= 1, got {pool!r}")
+        if not stacks or any(int(c) < 1 for c in stacks):
+            raise ValueError(f"stacks must be a non-empty tuple of positive channel counts, got {stacks!r}")
+        if latent_dim < 2:
+            raise ValueError(f"latent_dim must be >= 2, got {latent_dim}")
+        layers, ch, side = ([nn.AvgPool2d(pool)] if pool > 1 else []), in_channels, size // pool
+        for c in stacks:
+            layers += [nn.Conv2d(ch, c, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1)]
+            layers += [_ImpalaBlock(c) for _ in range(blocks)]
+            ch, side = c, (side + 1) // 2
+        self.convs = nn.Sequential(*layers)
+        self.fc = nn.Linear(ch * side * side, latent_dim)
+        self.norm = nn.LayerNorm(latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.convs(x))
+        return self.norm(self.fc(h.flatten(1)))
+
+
+@dataclass(frozen=True)
+class WorldWeights:
+    """Coefficients of paper eq. 13 (EB-JEPA defaults: α 16, β 8, δ 12, ω 1)."""
+
+    std: float = 16.0      # α, variance hinge
+    cov: float = 8.0       # β, covariance
+    sim: float = 12.0      # δ, temporal similarity
+    idm: float = 1.0       # ω, inverse dynamics
+
+    def __post_init__(self):
+        for name, v in asdict(self).items():
+            if not (isinstance(v, (int, float)) and v >= 0):
+                raise ValueError(f"WorldWeights.{name} must be a number >= 0, got {v!r}")
+
+
+class WorldModel(nn.Module):
+    """Encoder + action-conditioned GRU predictor + IDM (+ a position probe for pictures only).
+
+    Args:
+        stacks, blocks, latent_dim, pool: encoder size (see :class:`ImpalaEncoder`).
+        idm_hidden: width of the IDM's two hidden layers (paper 256).
+        probe_hidden: width of the position probe (paper 512); trained on DETACHED latents.
+        action_dim: 2.
+    """
+
+    def __init__(self, stacks=(16, 32, 32), blocks: int = 2, latent_dim: int = 512, idm_hidden: int = 256,
+                 probe_hidden: int = 512, action_dim: int = 2, pool: int = 1):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = ImpalaEncoder(2, tuple(stacks), blocks, latent_dim, pool=pool)
+        self.gru = nn.GRUCell(action_dim, latent_dim)
+        self.idm = nn.Sequential(nn.Linear(2 * latent_dim, idm_hidden), nn.ReLU(), nn.Linear(idm_hidden, idm_hidden),
+                                 nn.ReLU(), nn.Linear(idm_hidden, action_dim))
+        self.probe = nn.Sequential(nn.Linear(latent_dim, probe_hidden), nn.ReLU(), nn.Linear(probe_hidden, 2))
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """``f_θ``: normalised observations ``[B, T, C, H, W]`` (or ``[B, C, H, W]``) -> ``[B, T, D]`` (or ``[B, D]``)."""
+        if obs.dim() == 4:
+            return self.encoder(obs)
+        if obs.dim() != 5:
+            raise ValueError(f"obs must be [B, C, H, W] or [B, T, C, H, W], got shape {tuple(obs.shape)}")
+        b, t = obs.shape[:2]
+        x = obs.reshape(b * t, *obs.shape[2:])
+        if x.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.encoder(x).reshape(b, t, -1)
+
+    def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (spec §3.9). ``[N, D], [N, A] -> [N, D]``."""
+        return self.encoder.norm(self.gru(a, z))
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Autoregressive latent rollout (paper eq. 9): ``[N, D], [N, H, A] -> [N, H+1, D]`` (index 0 is ``z0``)."""
+        if actions.dim() != 3 or actions.shape[0] != z0.shape[0]:
+            raise ValueError(f"actions must be [N, H, A] with N = {z0.shape[0]}, got {tuple(actions.shape)}")
+        zs = [z0]
+        for t in range(actions.shape[1]):
+            zs.append(self.predict(zs[-1], actions[:, t]))
+        return torch.stack(zs, dim=1)
+
+    def positions(self, z: torch.Tensor) -> torch.Tensor:
+        """Position probe: latents ``[..., D]`` -> pixel positions ``[..., 2]`` (for pictures, never for planning)."""
+        return tr.denormalize_pos(self.probe(z))
+
+
+def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor, weights: WorldWeights,
+                     rollout_steps: int) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    """Paper eq. 13: ``L_pred + α·L_var + β·L_cov + δ·L_sim + ω·L_IDM``.
+
+    * ``L_pred``: K-step autoregressive chains (paper eqs. 9–10): from the encoding of EVERY frame
+      ``t = 0..T-1-K``, ``K = rollout_steps`` predictor calls with the true actions, each prediction
+      compared with the encoding it should reach (mean over chains, steps, samples and dimensions;
+      nothing is detached). The paper's eq. 10 sums over all start frames; the reference code
+      starts one chain at frame 0 only (spec §5.2) — with ``T = K + 1`` the two agree.
+    * ``L_var``, ``L_cov``: VICReg terms on ALL ``B·T`` encodings pooled as samples (spec §2.3).
+    * ``L_sim``: mean squared change between consecutive encodings (paper eq. 12).
+    * ``L_IDM``: MSE of the inverse-dynamics model's guess of ``a_t`` from ``[z_t, z_{t+1}]``.
+
+    Args:
+        obs: normalised observations ``[B, T, 2, 65, 65]``; actions: ``[B, T-1, 2]``.
+
+    Returns:
+        ``(loss, terms, z)``: scalar loss, a dict of floats (``pred``, ``std``, ``cov``, ``sim``, ``idm``,
+        ``total``) and the encodings ``[B, T, D]``.
+    """
+    b, t = obs.shape[:2]
+    if actions.shape[:2] != (b, t - 1):
+        raise ValueError(f"actions must be [B, T-1, A] = [{b}, {t - 1}, A], got {tuple(actions.shape)}")
+    if not 1 <= rollout_steps <= t - 1:
+        raise ValueError(f"rollout_steps must be in 1..T-1 = 1..{t - 1}, got {rollout_steps}")
+    z = model.encode(obs)
+    k = rollout_steps
+    starts = t - k                                                       # chains per clip
+    z0 = z[:, :starts].reshape(b * starts, -1)
+    a = actions.unfold(1, k, 1)[:, :starts].transpose(-1, -2).reshape(b * starts, k, -1)   # [B·S, K, A]
+    target = z.unfold(1, k, 1)[:, 1:starts + 1].transpose(-1, -2).reshape(b * starts, k, -1)
+    z_hat = model.rollout(z0, a)
+    pred = (z_hat[:, 1:] - target).pow(2).mean()
+    flat = z.reshape(b * t, -1)
+    std = vicreg_variance(flat)
+    cov = vicreg_covariance(flat)
+    zt = z.transpose(0, 1)
+    sim = temporal_similarity(zt)
+    idm = inverse_dynamics_loss(model.idm, zt, actions.transpose(0, 1)) if weights.idm > 0 else z.new_zeros(())
+    loss = pred + weights.std * std + weights.cov * cov + weights.sim * sim + weights.idm * idm
+    terms = {"pred": pred.item(), "std": std.item(), "cov": cov.item(), "sim": sim.item(), "idm": idm.item(),
+             "total": loss.item()}
+    return loss, terms, z
+
+
+class WorldData:
+    """The offline dataset (cached trajectories) and a batch sampler that renders frames on the fly.
+
+    Args:
+        settings: :class:`~ebjepa_mini.presets.WorldSettings` (dataset size, clip length, batch).
+        seed: generator seed (the held-out split uses ``seed + 1``).
+    """
+
+    def __init__(self, settings: WorldSettings, seed: int = 0, cache_dir=None):
+        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.clip_len, seed=seed)
+        self.data = tr.load_or_generate(self.cfg, cache_dir)
+        self.n = len(self.data["pos"])
+
+    def batch(self, idx, device="cpu") -> dict[str, torch.Tensor]:
+        """Clips ``idx``: ``obs [B, T, 2, 65, 65]`` (normalised float), ``actions [B, T-1, 2]``, ``pos [B, T, 2]``."""
+        pos = self.data["pos"][idx]
+        b, t = pos.shape[:2]
+        wx = np.repeat(self.data["wall_x"][idx], t)
+        dy = np.repeat(self.data["door_y"][idx], t)
+        obs = tr.normalize_obs(tr.render(pos.reshape(-1, 2), wx, dy)).reshape(b, t, 2, tr.SIZE, tr.SIZE)
+        return {"obs": obs.to(device), "actions": torch.from_numpy(self.data["actions"][idx]).to(device),
+                "pos": torch.from_numpy(pos).to(device)}
+
+
+@dataclass
+class WorldRun:
+    """A trained (or loaded) world model with its history, settings and metrics."""
+
+    model: WorldModel
+    settings: WorldSettings
+    weights: WorldWeights
+    history: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    train_s: float = 0.0
+
+
+def settings_weights(settings: WorldSettings) -> WorldWeights:
+    """The eq. 13 coefficients a preset trains with."""
+    return WorldWeights(settings.std_coeff, settings.cov_coeff, settings.sim_coeff, settings.idm_coeff)
+
+
+def build_model(settings: WorldSettings) -> WorldModel:
+    return WorldModel(settings.stacks, settings.blocks, settings.latent_dim, settings.idm_hidden, settings.probe_hidden,
+                      pool=settings.pool)
+
+
+def train_world_model(settings: WorldSettings | str | None = None, weights: WorldWeights | None = None, seed: int = 0,
+                      device=None, steps: int | None = None, progress: bool | None = None, callbacks=()) -> WorldRun:
+    """Train a world model on the offline Two Rooms data (paper eq. 13).
+
+    AdamW (lr, weight decay from the preset), linear warm-up over 10% of the steps then cosine to
+    ``lr_floor`` (spec §5.1), gradient-norm clipping; the position probe trains at the same time on
+    detached latents (its loss is reported as ``probe``, in normalised units).
+
+    Args:
+        settings: a :class:`WorldSettings`, a preset name, or ``None`` (the current preset).
+        weights: eq. 13 coefficients (default: the settings' ``std_coeff``, ``cov_coeff``, ``sim_coeff``,
+            ``idm_coeff``; see :func:`settings_weights`).
+        steps: override ``settings.steps``.
+    """
+    if settings is None or isinstance(settings, str):
+        settings = get_preset(settings).world
+    weights = weights or settings_weights(settings)
+    steps = settings.steps if steps is None else steps
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    device = torch.device(device or "cpu")
+    torch.manual_seed(seed)
+    data = WorldData(settings, seed=seed)
+    model = build_model(settings).to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, warmup_cosine(max(steps, 1), settings.warmup_frac, floor=settings.lr_floor / settings.lr))
+    gen = np.random.default_rng(seed)
+
+    def step_fn():
+        b = data.batch(gen.integers(0, data.n, settings.batch_size), device)
+        loss, terms, z = world_model_loss(model, b["obs"], b["actions"], weights, settings.rollout_steps)
+        probe = F.mse_loss(model.probe(z.detach()), tr.normalize_pos(b["pos"].cpu()).to(device))
+        terms["probe"] = probe.item()
+        return loss + probe, terms
+
+    trainer = Trainer(model, step_fn, opt, sched, grad_clip=settings.grad_clip,
+                      config={"settings": asdict(settings), "weights": asdict(weights), "seed": seed})
+    t0 = time.perf_counter()
+    history = trainer.run(steps, callbacks=callbacks, progress=progress, desc="world model")
+    train_s = time.perf_counter() - t0
+    model.eval()
+    return WorldRun(model, settings, weights, dict(history), {"train_steps": trainer.step}, train_s)
+
+
+@torch.no_grad()
+def rollout_positions(model: WorldModel, start_obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Decode a latent rollout to pixel positions with the probe: obs ``[N, 2, 65, 65]`` (uint8 or
+    normalised), actions ``[N, H, 2]`` -> positions ``[N, H+1, 2]``."""
+    x = tr.normalize_obs(start_obs) if start_obs.dtype == torch.uint8 else start_obs
+    return model.positions(model.rollout(model.encode(x), actions))
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+
+PRETRAINED = Path(__file__).parent / "assets" / "world_model_cpu.pt"
+
+
+def pretrained_path() -> Path:
+    """The committed world model (trained by ``python -m ebjepa_mini.bench world --preset cpu --save``)."""
+    return PRETRAINED
+
+
+def save_world_model(run: WorldRun, path, extra: dict | None = None) -> Path:
+    """Atomically save a :class:`WorldRun` (weights as float32, settings, weights, history, metrics)."""
+    state = {"state_dict": {k: v.detach().cpu().float().contiguous() for k, v in run.model.state_dict().items()},
+             "settings": asdict(run.settings), "weights": asdict(run.weights),
+             "history": {k: [float(x) for x in v] for k, v in run.history.items()},
+             "metrics": dict(run.metrics), "train_s": float(run.train_s), **(extra or {})}
+    return save_checkpoint(path, state)
+
+
+def load_world_model(path=None, device="cpu") -> WorldRun:
+    """Load a world model saved by :func:`save_world_model` (``weights_only=True``); default: the committed one."""
+    path = Path(path or PRETRAINED)
+    state = load_checkpoint(path, map_location=device)
+    s = dict(state["settings"])
+    s["stacks"] = tuple(s["stacks"])
+    settings = WorldSettings(**s)
+    model = build_model(settings)
+    model.load_state_dict(state["state_dict"])
+    model.to(device).eval()
+    run = WorldRun(model, settings, WorldWeights(**state["weights"]), state.get("history", {}),
+                   state.get("metrics", {}), state.get("train_s", 0.0))
+    return run
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

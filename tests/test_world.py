@@ -1,0 +1,104 @@
+"""World model (chapter 5): eq. 13 loss, rollouts, training, checkpoints, and the committed pretrained model."""
+import json
+import numpy as np
+import pytest
+import torch
+
+from ebjepa_mini.data import two_rooms as tr
+from ebjepa_mini.planning import evaluate
+from ebjepa_mini.presets import PlanSettings, WorldSettings, get_preset
+from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, file_sha256, load_world_model,
+                               save_world_model, train_world_model, world_model_loss)
+
+TINY = WorldSettings(n_traj=400, clip_len=9, rollout_steps=4, batch_size=16, steps=60, stacks=(4, 8, 8), pool=2,
+                     latent_dim=32, idm_hidden=32, probe_hidden=32, lr=3e-3)
+
+
+def test_loss_terms_and_argument_checks(tmp_path):
+    torch.manual_seed(0)
+    model = WorldModel((4, 8, 8), 1, 32, 32, 32, pool=2)
+    b = WorldData(TINY, seed=0, cache_dir=tmp_path).batch(np.arange(8))
+    assert b["obs"].shape == (8, 9, 2, 65, 65) and b["actions"].shape == (8, 8, 2)
+    loss, terms, z = world_model_loss(model, b["obs"], b["actions"], WorldWeights(), 4)
+    assert z.shape == (8, 9, 32)
+    w = WorldWeights()
+    recombined = terms["pred"] + w.std * terms["std"] + w.cov * terms["cov"] + w.sim * terms["sim"] + w.idm * terms["idm"]
+    assert loss.item() == pytest.approx(recombined, rel=1e-5)
+    _, no_idm, _ = world_model_loss(model, b["obs"], b["actions"], WorldWeights(idm=0.0), 4)
+    assert no_idm["idm"] == 0.0
+    with pytest.raises(ValueError, match="rollout_steps"):
+        world_model_loss(model, b["obs"], b["actions"], w, 9)
+    with pytest.raises(ValueError, match="actions"):
+        world_model_loss(model, b["obs"], b["actions"][:, :3], w, 2)
+    with pytest.raises(ValueError, match="WorldWeights.cov"):
+        WorldWeights(cov=-1.0)
+
+
+def test_prediction_loss_uses_the_models_own_predictions():
+    """Changing the predictor's first step must change the error of step 2: the chain feeds itself."""
+    torch.manual_seed(0)
+    model = WorldModel((4, 8, 8), 1, 16, 16, 16, pool=2)
+    z0, a = torch.randn(5, 16), torch.randn(5, 3, 2)
+    roll = model.rollout(z0, a)
+    assert roll.shape == (5, 4, 16) and torch.equal(roll[:, 0], z0)
+    assert torch.allclose(roll[:, 2], model.predict(roll[:, 1], a[:, 1]))
+    # gradients of a step-3 error reach the GRU through steps 1 and 2 (full BPTT, nothing detached)
+    model.zero_grad()
+    roll[:, 3].pow(2).sum().backward()
+    assert model.gru.weight_hh.grad.abs().sum() > 0
+
+
+def test_short_training_learns_the_position_and_to_predict(tmp_path):
+    run = train_world_model(TINY, seed=0, progress=False)
+    h = run.history
+    assert len(h["step"]) == TINY.steps
+    # the latent comes to encode where the dot is (the probe reads it from detached latents) ...
+    assert np.mean(h["probe"][-5:]) < 0.3 * np.mean(h["probe"][:5]), (h["probe"][:5], h["probe"][-5:])
+    # ... and the K-step prediction error falls while the variance hinge keeps the latents spread
+    assert np.mean(h["pred"][-5:]) < 0.6 * np.mean(h["pred"][:5])
+    assert np.mean(h["std"][-5:]) < np.mean(h["std"][:5])
+    path = save_world_model(run, tmp_path / "m.pt")
+    again = load_world_model(path)
+    x = tr.normalize_obs(tr.render(np.array([[20.0, 30.0]]), 30, 30))
+    with torch.no_grad():
+        assert torch.allclose(run.model.encode(x), again.model.encode(x), atol=1e-6)
+    assert again.settings == TINY
+    with pytest.raises(ValueError, match="steps"):
+        train_world_model(TINY, steps=-1)
+
+
+def test_pretrained_model_is_small_documented_and_plans_through_the_door():
+    assert PRETRAINED.exists(), "run: python -m ebjepa_mini.bench world --preset cpu --save-model " + str(PRETRAINED)
+    assert PRETRAINED.stat().st_size < 10e6
+    meta = json.loads(PRETRAINED.with_suffix(".json").read_text())
+    assert meta["sha256"] == file_sha256(PRETRAINED)
+    for key in ("command", "hardware", "settings", "date"):
+        assert key in meta
+    run = load_world_model()
+    assert run.settings == get_preset("cpu").world
+    # planning with the learned model brings the dot much closer to goals in the OTHER room, and
+    # reaches some of them (a model that ignored the dot would leave it where it started)
+    plan = get_preset("ci").plan
+    tasks = tr.sample_tasks(8, seed=1000)
+    res = evaluate(run.model, tasks, plan, seed=0)
+    start_dist = np.linalg.norm(tasks["start"] - tasks["goal"], axis=1)
+    assert res.final_distance.mean() < 0.5 * start_dist.mean(), res.summary()
+    assert res.success.sum() >= 1, res.summary()
+    assert res.paths.shape == (8, plan.max_steps + 1, 2)
+
+
+def test_bench_world_loads_the_checkpoint_and_prints_the_summary_last(capsys, tmp_path):
+    from ebjepa_mini import bench
+
+    assert bench.main(["world", "--preset", "ci", "--checkpoint", str(PRETRAINED), "--episodes", "2",
+                       "--planner", "cem", "--out", str(tmp_path / "w.json")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("preset", "success_rate", "episodes", "mean_final_distance", "train_wall_s", "plan_wall_s", "planner"):
+        assert key in summary
+    assert summary["planner"] == "cem" and summary["episodes"] == 2 and 0 <= summary["success_rate"] <= 1
+    record = json.loads((tmp_path / "w.json").read_text())
+    assert record["hardware"] and record["command"].startswith("python -m ebjepa_mini.bench world")
+    with pytest.raises(SystemExit):
+        bench.main(["world", "--preset", "ci", "--checkpoint", str(tmp_path / "missing.pt")])
+    with pytest.raises(SystemExit):
+        bench.main(["world", "--preset", "ci", "--planner", "gradient"])
