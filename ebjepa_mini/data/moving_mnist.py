@@ -42,17 +42,18 @@ GRID = 8
 class MovingMNISTClips:
     """Sequences of bouncing digits and everything the generator knows about them.
 
-    Attributes:
-        frames: ``uint8 [N, T, L, L]`` pixel frames (0 background, 255 ink).
-        maps: ``uint8 [N, T, 8, 8]`` digit-location maps (1 where a digit's box centre lies).
-        positions: ``float32 [N, T, n_digits, 2]`` top-left corner (row, col) of each digit's
-            square patch, before rounding to whole pixels.
-        velocities: ``float32 [N, T, n_digits, 2]`` velocity (row, col) in pixels per frame with
-            which the digit leaves frame t (a bounce on the way to frame t + 1 flips the velocity of
-            frame t + 1).
-        centers: ``float32 [N, T, n_digits, 2]`` centre (row, col) of each digit's ink box in pixels.
-        digit_ids: ``int64 [N, n_digits]`` index of each digit image in the source array.
-        labels: ``int64 [N, n_digits]`` MNIST class of each digit (``-1`` when unknown).
+    Fields (NumPy arrays):
+
+    * ``frames``: ``uint8 [N, T, L, L]`` pixel frames (0 background, 255 ink).
+    * ``maps``: ``uint8 [N, T, 8, 8]`` digit-location maps (1 where a digit's box centre lies).
+    * ``positions``: ``float32 [N, T, n_digits, 2]`` top-left corner (row, col) of each digit's
+      square patch, before rounding to whole pixels.
+    * ``velocities``: ``float32 [N, T, n_digits, 2]`` velocity (row, col) in pixels per frame with
+      which the digit leaves frame t (a bounce on the way to frame t + 1 flips the velocity of
+      frame t + 1).
+    * ``centers``: ``float32 [N, T, n_digits, 2]`` centre (row, col) of each digit's ink box in pixels.
+    * ``digit_ids``: ``int64 [N, n_digits]`` index of each digit image in the source array.
+    * ``labels``: ``int64 [N, n_digits]`` MNIST class of each digit (``-1`` when unknown).
     """
 
     frames: np.ndarray

@@ -248,6 +248,15 @@ class TwoRoomsEnv(gym.Env):
         return render(self.pos[None], self.wall_x, self.door_y)[0].numpy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode: a new layout, start and goal (or those fixed by ``options``).
+
+        Returns:
+            ``(obs, info)``: ``uint8 [2, 65, 65]`` and the info dict.
+
+        Raises:
+            ValueError: for unknown option names, a wall or door outside its range, or a start/goal
+            that is not in free space.
+        """
         super().reset(seed=seed)
         options = dict(options or {})
         unknown = set(options) - {"wall_x", "door_y", "start", "goal"}
@@ -272,6 +281,12 @@ class TwoRoomsEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action):
+        """Move the dot by ``action`` (dx, dy) with the wall physics of :func:`move`.
+
+        Returns:
+            ``(obs, reward, terminated, truncated, info)`` with reward = minus the distance to the
+            goal, ``terminated`` always False and ``truncated`` True after ``max_steps`` steps.
+        """
         if self.pos is None:
             raise RuntimeError("call reset() before step()")
         a = np.asarray(action, dtype=np.float64).reshape(-1)
