@@ -371,7 +371,7 @@ plt.show()
 
 # %%
 anim = viz.animate_video(pics)
-display(HTML(anim.to_jshtml(default_mode="loop")))
+display(HTML(viz.offline_jshtml(anim, default_mode="loop")))
 
 # %% [markdown]
 # :::{admonition} What you should see

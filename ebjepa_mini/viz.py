@@ -925,3 +925,25 @@ def plot_success_bars(ours: dict, paper: dict | None = None, title: str | None =
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+__all__ += ["offline_jshtml"]
+
+_FA_SYMBOLS = {"fast-backward": "⏮", "fast-forward": "⏭", "step-backward": "◀|", "step-forward": "|▶",
+               "pause": "⏸", "play": "▶", "minus": "−", "plus": "+"}
+
+
+def offline_jshtml(anim, **kwargs) -> str:
+    """``anim.to_jshtml(**kwargs)`` without its Font Awesome stylesheet from a CDN: the player's
+    icons become plain Unicode symbols, so the animation works in an offline build of the book."""
+    import re
+
+    html = anim.to_jshtml(**kwargs)
+    html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*">', "", html)
+
+    def icon(m):
+        name, extra = m.group(1), m.group(2)
+        sym = "◀" if name == "play" and "flip" in extra else _FA_SYMBOLS.get(name, name)
+        return f'<span style="font-family: sans-serif">{sym}</span>'
+
+    return re.sub(r'<i class="fa fa-([a-z-]+)([^"]*)"></i>', icon, html)

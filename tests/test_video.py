@@ -138,3 +138,20 @@ def test_presets_size_the_video_chapter():
         assert v.canvas % 8 == 0 and v.clip_len >= 7 and 1 in v.rollout_steps and 4 in v.rollout_steps
     assert get_preset("paper").video == replace(get_preset("paper").video)
     assert get_preset("paper").video.canvas == 64 and get_preset("paper").video.vicreg_cov == 100.0
+
+
+def test_offline_animation_html_has_no_cdn_links():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import animation
+
+    from ebjepa_mini.viz import offline_jshtml
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    anim = animation.FuncAnimation(fig, lambda t: (line,), frames=2)
+    html = offline_jshtml(anim, default_mode="loop")
+    plt.close(fig)
+    assert "http://" not in html and "https://" not in html and "fa fa-" not in html
+    assert "▶" in html and "⏸" in html
