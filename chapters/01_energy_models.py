@@ -85,7 +85,7 @@ print(S)
 # \tilde y(z) = \begin{pmatrix} a \cos z \\ b \sin z \end{pmatrix}, \qquad a = 1.6,\ b = 0.8 .
 # $$ (eq-decoder)
 
-# %%
+# %% mystnb={"image": {"alt": "Scatter plot in the plane (y1 horizontal, y2 vertical): orange training points lie close to an ellipse, and the decoder curve is drawn through them as a blue dashed ellipse with eight latent values z marked and labelled along it."}}
 y_data = energy.sample_ellipse(S.n_points, noise=0.05, generator=gen)
 fig = viz.plot_toy_world(y_data)
 plt.show()
@@ -131,7 +131,7 @@ print(f"K = {S.n_latent} latent values: max |F_inf - squared distance| over the 
 #   cheaper than a grid, but it is *local*. Started on the wrong side, it settles on the far
 #   side of the ellipse, which is a local minimum. A grid search cannot make this mistake.
 
-# %%
+# %% mystnb={"image": {"alt": "Two panels. Left: heat-map of the zero-temperature free energy over the plane, dark along the ellipse, with five gradient-descent paths of y running from orange start points downhill to blue end points on the ellipse; right: the energy of one fixed point against the latent angle z, where gradient descent on z from one start reaches the global minimum and from the other stops in a higher local minimum."}}
 starts = torch.tensor([[-2.2, 2.0], [2.3, -1.8], [0.3, 0.2], [0.0, 2.2], [-1.0, -0.3]])
 y_paths = energy.infer_y(starts, steps=S.gd_steps, lr=0.1, n_latent=S.n_latent)
 y_star = torch.tensor([[0.2, 1.2]])
@@ -184,7 +184,7 @@ print(f"z paths from z=1.0 and z=4.2 end at energies {e_end[0]:.3f} and {e_end[1
 # or heat the model. It needs a running kernel (Jupyter or Colab); the static page shows the
 # same maps in the figure after it.
 
-# %%
+# %% mystnb={"image": {"alt": "Heat-map of the relaxed free energy over the plane at the inverse temperature beta chosen with the slider, with the training points as orange dots; it redraws only with a running kernel."}}
 def show_free_energy(beta=1.0):
     viz.plot_free_energy_beta(energy.free_energy(grid, beta, S.n_latent), y1, y2, beta, data=y_data)
     plt.show()
@@ -196,7 +196,7 @@ interact(show_free_energy, beta=FloatLogSlider(value=1.0, base=10, min=-2, max=3
 # *Live figure: $F_\beta(y)$ at the slider's $\beta$, with the training points as orange dots (it redraws only
 # with a running kernel).*
 
-# %%
+# %% mystnb={"image": {"alt": "Four heat-maps of the relaxed free energy on one colour scale, for beta of infinity, 10, 1 and 0.1 from left to right. At large beta the dark low-energy valley follows the ellipse sharply; as beta falls the valley fills in until only a bowl around the centre remains."}}
 betas = [math.inf, 10.0, 1.0, 0.1]
 maps = {b: energy.free_energy(grid, b, S.n_latent) for b in betas}
 fig = viz.plot_free_energy_betas(maps, y1, y2)
@@ -233,7 +233,7 @@ print("limits: min_z E =", [round(v, 3) for v in e_probe.min(1).values.tolist()]
 # works the same way. The context fixes most of the target's representation, and the rest is
 # the part the predictor cannot know.
 
-# %%
+# %% mystnb={"image": {"alt": "Three heat-maps of the conditional zero-temperature free energy for the inputs x of 0, 0.5 and 1, each with a dashed curve on the dark valley marking the ellipse that x selects. As x grows the ellipse grows and turns, from a small upright ellipse to the full-size horizontal one."}}
 x_values = (0.0, 0.5, 1.0)
 horn_maps = {x: energy.free_energy_zero_temp(grid, S.n_latent, x=x) for x in x_values}
 fig = viz.plot_horn(horn_maps, y1, y2)
@@ -293,7 +293,7 @@ for method in energy.TRAIN_METHODS:
     print(f"{titles[method]:>20}: mean E on data {stats[method]['e_data']:.4f} | off the ellipse "
           f"{stats[method]['e_off']:9.3f} | spread {stats[method]['spread']:8.3f}")
 
-# %%
+# %% mystnb={"image": {"alt": "Six panels, one column per training method: pull down only, contrastive (hinge) and regularised latent. Top row: the trained energy as heat-maps with the data as orange dots, dark over the whole plane for pull down only, a thin dark ring on the data for contrastive and a smooth valley along the ellipse for regularised; bottom row: the mean energy on the data (solid) and on points away from the ellipse (dashed) over the training steps, on a log scale."}}
 fig = viz.plot_trained_energies(results, y1, y2, data=y_data)
 plt.show()
 
@@ -371,7 +371,7 @@ print(f"untrained encoder: mean E(x, x') = {e_pairs.mean():.3f} on true pairs, "
 # only thing in {eq}`eq-jepa-loss` that rules out collapse is $\lambda R$. Train the toy
 # encoder with $\lambda = 0$ and watch what happens.
 
-# %%
+# %% mystnb={"image": {"alt": "Two line plots over the training steps, both on log scales, for a toy linear JEPA trained without a regulariser. Left: the mean energy of true pairs and of mismatched pairs, which both fall towards zero; right: the mean standard deviation of the embeddings, which shrinks by many orders of magnitude as the encoder collapses to a point."}}
 hist = energy.train_toy_jepa(x_view, x_view2, S.train_steps, reg=None, lam=0.0)
 fig = viz.plot_toy_jepa_collapse(hist)
 plt.show()

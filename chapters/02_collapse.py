@@ -88,7 +88,7 @@ print(f"model: {count_parameters(lab.model):,} parameters, embedding dimension D
 # Views are random crops with random brightness and contrast (no flips: a mirrored 2 is not a 2).
 # Here are a few:
 
-# %%
+# %% mystnb={"image": {"alt": "Grid of small greyscale digit images in three rows: eight MNIST digits on top and, below each, two random views of the same digit made by cropping and changing brightness and contrast."}}
 x = lab.images[:8]
 v1, v2 = two_views(x, lab.augment, torch.Generator().manual_seed(1))
 fig = viz.show_views(x, v1, v2)
@@ -120,7 +120,7 @@ for label, r in runs.items():
 # dimension at the end (sorted) against the hinge $\gamma = 1$ that VICReg will use, and the
 # eigenvalues of the embedding covariance. First, no regulariser:
 
-# %%
+# %% mystnb={"image": {"alt": "Four-panel dashboard of the run without a regulariser: effective rank over the training steps, the invariance loss term on a log scale, the per-dimension standard deviations sorted against a dashed hinge line at gamma, and the covariance eigenvalues on a log scale. The invariance loss falls towards zero and every standard deviation is a tiny fraction of gamma: the embedding has completely collapsed."}}
 r = runs["none"]
 fig = viz.collapse_dashboard(r.history, r.z, title="no regulariser: " + r.report.verdict)
 plt.show()
@@ -187,7 +187,7 @@ print(collapse_verdict(z))
 #
 # But look at what the variance-only run found:
 
-# %%
+# %% mystnb={"image": {"alt": "Four-panel dashboard of the variance-only run: effective rank over training, the loss terms, the sorted per-dimension standard deviations against the dashed hinge at gamma, and the covariance eigenvalues. Every standard deviation reaches the hinge, yet the effective rank stays at one or two and the spectrum shows one or two large eigenvalues and then a cliff: dimensional collapse."}}
 r = runs["variance"]
 fig = viz.collapse_dashboard(r.history, r.z, title="variance only: " + r.report.verdict)
 plt.show()
@@ -216,7 +216,7 @@ plt.show()
 # $L_\text{inv} + \alpha\,[v(Z) + v(Z')] + \beta\,[c(Z) + c(Z')]$, here with $\alpha = 1$,
 # $\beta = 100$ (the paper's best CIFAR setting):
 
-# %%
+# %% mystnb={"image": {"alt": "Four-panel dashboard of the VICReg run (variance plus covariance): effective rank over training, the loss terms, the sorted per-dimension standard deviations against the dashed hinge at gamma, and the covariance eigenvalues. The standard deviations sit near the hinge, the spectrum decays gently and the effective rank stays high."}}
 r = runs["vicreg"]
 fig = viz.collapse_dashboard(r.history, r.z, title="variance + covariance (VICReg): " + r.report.verdict)
 plt.show()
@@ -238,7 +238,7 @@ plt.show()
 #
 # Chapter 3 takes it apart; here we only switch it on ($\lambda = 10$, as in the paper):
 
-# %%
+# %% mystnb={"image": {"alt": "Four-panel dashboard of the SIGReg run: effective rank over training, the loss terms, the sorted per-dimension standard deviations against the dashed hinge, and the covariance eigenvalues. The standard deviations stay close to 1, so neither kind of collapse appears, although at this short budget the spectrum falls more steeply than VICReg's."}}
 r = runs["sigreg"]
 fig = viz.collapse_dashboard(r.history, r.z, title="SIGReg: " + r.report.verdict)
 plt.show()
@@ -253,7 +253,7 @@ plt.show()
 # The book uses one colour per setting in every chapter: grey for no regulariser, purple for
 # variance only, blue for VICReg, vermillion for SIGReg.
 
-# %%
+# %% mystnb={"image": {"alt": "Three panels comparing the four settings in the book's colours (grey no regulariser, purple variance only, blue VICReg, vermillion SIGReg): RankMe effective rank during training, the sorted per-dimension standard deviation at the end on a symmetric-log axis with the dashed hinge, and the share of variance carried by each covariance eigenvalue. The unregularised run's standard deviations lie near zero, far below the hinge, and the collapsed runs have the lowest effective rank."}}
 fig = viz.compare_collapse({k: (r.history, r.z) for k, r in runs.items()})
 plt.show()
 
@@ -266,7 +266,7 @@ plt.show()
 # story qualitatively (a collapsed embedding still has *some* principal components; the text in
 # each panel gives its overall spread):
 
-# %%
+# %% mystnb={"image": {"alt": "Four scatter plots, one per setting, of the test embeddings projected on their first two principal components and coloured by digit class, each labelled with its overall spread. The unregularised embedding's spread is tiny compared with the others, and the variance-only embedding lies mostly along a line."}}
 fig = viz.embedding_pca({k: r.z for k, r in runs.items()}, lab.eval_labels)
 plt.show()
 

@@ -133,7 +133,7 @@ print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test image
 # it is differentiable and costs $O(NMK)$. Below, one slice of two synthetic embeddings: a healthy
 # one ($Z \sim \mathcal N(0, I)$) and a collapsed one (every point near the same vector).
 
-# %%
+# %% mystnb={"image": {"alt": "Two panels for one random projection of a healthy Gaussian embedding (vermillion) and a collapsed one (grey). Left: histograms of the projected values against the standard normal density, the collapsed one a narrow spike away from zero; right: the real (solid) and imaginary (dashed) parts of their empirical characteristic functions against the Gaussian one in black, which the healthy curve follows while the collapsed one oscillates, with grey vertical lines at the quadrature knots."}}
 gen = torch.Generator().manual_seed(0)
 n, d = S.batch_size, S.sigreg_dim
 z_healthy = torch.randn(n, d, generator=gen)
@@ -204,7 +204,7 @@ print(f"EB-JEPA G = {ours:.5f}, LeJEPA-style N*G = {theirs:.4f}, ratio = {theirs
 # (probability 0.8), grayscale (0.2) and solarisation (0.1), computed batched on tensors
 # (`ebjepa_mini.data.views`, spec §4.1):
 
-# %%
+# %% mystnb={"image": {"alt": "Grid of small colour photographs in three rows: eight CIFAR-10 training images on top and, below each, two random augmented views of the same image (crops, flips, colour jitter, greyscale or solarisation)."}}
 x = exp.images[:8]
 v1, v2 = two_views(x, exp.augment, torch.Generator().manual_seed(1))
 fig = viz.show_views(x, v1, v2)
@@ -228,7 +228,7 @@ for name in ("random_init", "vicreg", "sigreg"):
     runs[name] = exp.train(name, progress=False)
     print(runs[name])
 
-# %%
+# %% mystnb={"image": {"alt": "Three panels comparing the random-init encoder (grey), VICReg (blue) and SIGReg (vermillion): bar charts of the linear-probe accuracy and of the effective rank of the test features, and the covariance eigenvalue spectrum as shares of the variance on a log scale. Both trained encoders score above the random-init baseline."}}
 fig = viz.compare_image_runs(runs, title=f"preset {preset.name}: {exp.data_source.split('(')[0].strip()}")
 plt.show()
 
@@ -261,7 +261,7 @@ for name in ("vicreg", "sigreg"):
 # falls) and the invariance term *rises* with the spread, most for SIGReg, whose target has unit
 # variance in every direction. Training then trades the two off.
 
-# %%
+# %% mystnb={"image": {"alt": "Three line plots of unweighted loss terms per training step on log scales, VICReg in blue and SIGReg in vermillion: the invariance term (left), which rises early as the embeddings spread out, most for SIGReg; the VICReg variance hinge (middle) and the SIGReg statistic (right), which both fall."}}
 fig = viz.plot_image_training({k: runs[k] for k in ("vicreg", "sigreg")})
 plt.show()
 
@@ -277,7 +277,7 @@ plt.show()
 # The worst settings collapse: $\lambda = 0.1$ reaches 27.2 % and (std 100, cov 100) 10 %. We train
 # those two settings for `S.sweep_steps` steps each.
 
-# %%
+# %% mystnb={"image": {"alt": "The same three panels as the comparison above, with the two sensitivity settings, SIGReg with lambda 0.1 and VICReg with std 100 and cov 100, added as hatched bars and dashed spectra. The lambda 0.1 run has a much lower effective rank than the healthy runs and a probe accuracy close to the random-init baseline."}}
 for name in ("sigreg_lambda_0.1", "vicreg_std100_cov100"):
     runs[name] = exp.train(name, progress=False)
     print(runs[name])
@@ -290,7 +290,7 @@ plt.show()
 # The same Epps–Pulley picture as in § 3.2, now on one slice of the real projector outputs of the
 # test images: SIGReg with $\lambda = 10$ against $\lambda = 0.1$.
 
-# %%
+# %% mystnb={"image": {"alt": "Two panels for one random slice of the trained SIGReg projector outputs, lambda 10 in vermillion and lambda 0.1 in grey. Left: histograms against the standard normal density, where the lambda 10 outputs spread like the Gaussian and the lambda 0.1 outputs shrink to a narrow spike; right: their empirical characteristic functions against the Gaussian one."}}
 a = random_slices(S.sigreg_dim, 1, torch.Generator().manual_seed(3))
 fig = viz.plot_epps_pulley({"λ = 10": ((runs["sigreg"].z_proj @ a).ravel(), viz.PALETTE["sigreg"]),
                             "λ = 0.1": ((runs["sigreg_lambda_0.1"].z_proj @ a).ravel(), viz.PALETTE["none"])})

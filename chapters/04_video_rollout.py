@@ -94,7 +94,7 @@ print(exp.data)
 # canvas (and the digits with it, keeping the 28/64 ratio) because every layer of this model
 # works at full resolution.
 
-# %%
+# %% mystnb={"image": {"alt": "Two rows of greyscale frames, each row the first frames of one generated Moving MNIST clip in which two digits move across the canvas, with a faint 8 by 8 grid and orange squares marking the cell where each digit is centred."}}
 mnist = load_mnist()
 t0 = time.perf_counter()
 big = generate_moving_mnist(mnist.x_train, 500, n_frames=20, canvas=64, seed=1)
@@ -205,7 +205,7 @@ print("parameters:", ", ".join(f"{k} {v:,}" for k, v in counts.items()),
 # With $K = 1$ this is teacher forcing; with $K = 4$ three quarters of the loss is about
 # predictions of order 2–4. The figure shows the order of every compared frame:
 
-# %%
+# %% mystnb={"image": {"alt": "Two grid diagrams, for K 1 (left) and K 4 (right): below a row of target encodings, each row is a rollout state S(k) and each column a frame, and every cell shows the order of its prediction, shaded darker for more predictor calls since the truth. The first two columns are always the true context frames, and vermillion arrows show that frame 5 of each state is predicted from frames 3 and 4 of the state above."}}
 fig = viz.plot_rollout_schedule(S.clip_len, ks=S.rollout_steps)
 plt.show()
 print("orders for K = 4 (rows k = 0..4, columns t = 0..9):")
@@ -274,7 +274,7 @@ for k in (0, *S.rollout_steps):
     runs[run.name] = run
     print(run)
 
-# %%
+# %% mystnb={"image": {"alt": "Three line plots of unweighted loss terms per training step on log scales for K 1 (light blue) and K 4 (dark blue): the prediction error after the projector (left), the VICReg variance hinge (middle) and the covariance term (right). The variance hinge falls first while the prediction term grows as the representations spread out."}}
 fig = viz.plot_video_training({k: r for k, r in runs.items() if k != "untrained"})
 plt.show()
 
@@ -299,7 +299,7 @@ plt.show()
 # one-step-ahead prediction, $\text{AP}_6$ seven steps ahead; mAP is their mean (spec §4.3, pitfall
 # 22). AP is computed per validation batch with scikit-learn and averaged, as in the reference.
 
-# %%
+# %% mystnb={"image": {"alt": "Line plot of detection average precision against the prediction horizon for the untrained encoder (grey), K 1 (light blue) and K 4 (dark blue), with the paper's values at the first and last horizon as open markers joined by dotted lines. The untrained curve stays near chance, while both trained curves start far above it and decay with the horizon."}}
 curves = {name: r.ap for name, r in runs.items()}
 paper_ends = {"K1": (0.81, 0.12), "K4": (0.76, 0.40)}      # read off the reference's plot (spec §8.2)
 fig, ax = plt.subplots(figsize=(6.4, 3.9))
@@ -331,7 +331,7 @@ print(f"positive rate of the 8x8 maps (AP of a random scorer): {pos_rate:.3f}")
 # The stored benchmark runs (`python -m ebjepa_mini.bench video --preset P --save`, the same code at
 # the preset's size, with hardware, date and command) are drawn next to each other:
 
-# %%
+# %% mystnb={"image": {"alt": "One panel per stored benchmark run, each a line plot of detection average precision against the prediction horizon for the untrained, K 1 and K 4 models, with the paper's values as open markers joined by dotted lines."}}
 results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
 stored = {}
 for path in sorted(results_dir.glob("video_*.json")):
@@ -358,7 +358,7 @@ else:
 # from frames 0–1 alone, and the detection head's heat-map on the rollout with the true cells
 # outlined.
 
-# %%
+# %% mystnb={"image": {"alt": "Grid of small images of one validation clip, one column per time step and four rows: the true frames, the decoded one-step predictions, the decoded rollout from the first two frames, and the detection heat-map on the rollout in blue with the true digit cells outlined in orange. The decoded rollout blurs as it moves away from the two context frames."}}
 best = runs[f"K{max(S.rollout_steps)}"]
 pics = exp.predict_clip(best, index=0)
 fig = viz.plot_video_strip(pics, title=f"{best.name} model, validation clip 0 (preset {preset.name})")

@@ -81,7 +81,7 @@ print(S)
 # 4.5 px of the goal (spec §4.4). The environment follows the Gymnasium API
 # {cite:p}`towers2024gymnasium`:
 
-# %%
+# %% mystnb={"image": {"alt": "Three images of one Two Rooms observation: the dot channel with a small bright blob, the walls channel with the border walls and an inner vertical wall with a door gap, and the environment's colour rendering with the dot in red and the goal in green."}}
 env = tr.TwoRoomsEnv(max_steps=preset.plan.max_steps)
 obs, info = env.reset(seed=0)
 print("observation", obs.shape, obs.dtype, "| info:", {k: (np.round(v, 1) if isinstance(v, np.ndarray) else v)
@@ -110,7 +110,7 @@ plt.show()
 # The generator is vectorised over trajectories (one Python loop over time steps, not over items)
 # and its output is cached on disk, keyed by its settings.
 
-# %%
+# %% mystnb={"image": {"alt": "Six small Two Rooms layouts, each with one clip of the offline random-walk dataset drawn as a blue path from an open circle (start) to a filled dot (end), and titled by whether the clip crosses the door or stays in its room."}}
 data = WorldData(S, seed=0).data
 side = np.stack([tr.same_room(data["pos"][:, t], data["wall_x"]) for t in range(S.clip_len)], 1)
 crossed = ((side == -1).any(1) & (side == 1).any(1))
@@ -209,7 +209,7 @@ print("terms of the pretrained model:", {k: round(v, 4) for k, v in terms.items(
 # steps; under `cpu` the full 2,000, which is how the pretrained model was made). The figure
 # shows the pretrained model's stored history, term by term.
 
-# %%
+# %% mystnb={"image": {"alt": "Two line plots over the training steps of the pretrained world model, on log scales. Left: the five unweighted, smoothed terms of the loss (prediction, variance, covariance, time similarity and inverse dynamics), the prediction and inverse-dynamics terms falling steadily; right: the RMS error of the position probe in pixels, which falls as training goes on."}}
 demo = train_world_model(S, seed=1, steps=S.steps)
 first, last = {k: v[0] for k, v in demo.history.items()}, {k: v[-1] for k, v in demo.history.items()}
 print(f"demo run: {S.steps} steps in {demo.train_s:.0f} s; prediction term {first['pred']:.3f} -> {last['pred']:.3f}, "
@@ -234,7 +234,7 @@ plt.show()
 # of a clip, apply the predictor with the clip's true actions, and decode every imagined latent.
 # The clips here are longer (40 steps) than the training clips and come from a different seed.
 
-# %%
+# %% mystnb={"image": {"alt": "Three Two Rooms clips, two of them through the door, each with the real path in black and the path the model imagines from the first frame and the actions in dashed red, next to a line plot of the mean position error in pixels against the number of predictor calls. The imagined paths start on the real ones and drift away, and the rollout error grows with every predictor call while the probe of the true encodings stays low."}}
 H = 40
 test = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=200, length=H + 1, seed=123))
 with torch.no_grad():
@@ -274,7 +274,7 @@ for k in (1, 8, 20, 40):
 # --ablation TERM` repeats this at this book's scale; the stored runs are shown below (chapter 6
 # explains the planner).
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart of planning success rate for world models trained with the full loss and with one loss term removed (variance, covariance, time similarity or inverse dynamics): this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
 results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
 PAPER_ABLATION = {"full": 0.97, "no std (α=0)": 0.47, "no cov (β=0)": 0.46, "no sim (δ=0)": 0.61, "no idm (ω=0)": 0.01}
 ours = {}

@@ -94,7 +94,7 @@ print(P)
 # distance to the goal at which each ends. The energy uses only the model; the true end points
 # come from the environment's physics.
 
-# %%
+# %% mystnb={"image": {"alt": "Two panels. Left: a Two Rooms layout with the start as a blue dot, the goal in green and the true end points of 200 random action sequences coloured by the model's last-state energy, dark for low; right: a scatter of that energy against the true final distance to the goal: plans that end near the goal tend to have low energy, and farther away the energy levels off."}}
 tasks = tr.sample_tasks(100, seed=1000)
 i = 0
 start, goal, wx, dy = tasks["start"][i], tasks["goal"][i], int(tasks["wall_x"][i]), int(tasks["door_y"][i])
@@ -160,7 +160,7 @@ plt.show()
 # and their plain standard deviation. The figure decodes the imagined rollouts of one plan with
 # the position probe of chapter 5.
 
-# %%
+# %% mystnb={"image": {"alt": "Three Two Rooms panels showing the first, second and last iteration of one MPPI plan from the blue start towards the green goal, drawn as the paths the model imagines: a subset of the sampled sequences in grey, the elites in orange and the updated mean in red. From one iteration to the next the cloud of samples narrows around the elites."}}
 history = []
 with torch.no_grad():
     def cost_fn(a):
@@ -219,7 +219,7 @@ for tau in (0.01, P.temperature, 100.0):
 # `P.replan_every` steps for `P.max_steps` steps; success means ending within 4.5 px of the goal.
 # All episodes run in one batch: one call of the model scores the samples of every episode.
 
-# %%
+# %% mystnb={"image": {"alt": "Grid of Two Rooms layouts, one per evaluation episode, each with the executed path in blue from an open circle (start) to a filled dot (end), the goal in green and a title giving success or failure and the final distance to the goal."}}
 result = evaluate(model, {k: v[:P.episodes] for k, v in tasks.items()}, P, planner="mppi", cost="cumulative")
 print(result.summary())
 fig = viz.plot_episodes(result, n=min(8, P.episodes))
@@ -261,7 +261,7 @@ lab
 # model (`python -m ebjepa_mini.bench world --preset cpu --checkpoint ebjepa_mini/assets/world_model_cpu.pt
 # --planner P --cost C --save`) are below.
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart of planning success rate for MPPI with the cumulative cost, CEM with the cumulative cost and MPPI with the last-state cost, all on the same world model: this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
 results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
 PAPER_PLANNERS = {"MPPI, cumulative": 0.97, "CEM, cumulative": 0.96, "MPPI, last state": 0.89}
 ours = {}
@@ -293,7 +293,7 @@ else:
 # plan gets somewhere, so plans that hug the wall cost about as much as plans through the door.
 # The real distance to the goal along the executed paths shows the detour:
 
-# %%
+# %% mystnb={"image": {"alt": "Line plot of the distance to the goal in pixels against the environment step along the executed paths of the first episodes, blue for successes and red for failures, with a dotted line at the success radius. Successful paths drop below the radius and stay there, while failed ones level off at a distance from the goal."}}
 d_goal = np.linalg.norm(result.paths - result.tasks["goal"][:, None], axis=-1)      # [E, M+1]
 detour = d_goal.max(1) > d_goal[:, 0] + 1.0
 print(f"{detour.mean():.0%} of the episodes first move away from the goal (distance rises above its start value);")

@@ -15,6 +15,9 @@ Benchmarks:
                eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model.
     video      chapter 4: video JEPAs on generated Moving MNIST trained with K = 1 and K = 4 rollout
                steps, plus the untrained encoder (detection AP per prediction horizon, mAP).
+    chapters   the book itself: execute every chapter notebook from scratch under ``preset`` (in a
+               fresh kernel, as the book build does) and record its wall time and whether it
+               succeeded; the book's execution-status page renders these records.
 """
 from __future__ import annotations
 
@@ -33,7 +36,24 @@ import torch
 
 from .presets import PRESET_NAMES, get_preset
 
-BENCHMARKS = ("collapse", "image", "video", "world")
+BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
+
+
+def results_dir() -> Path:
+    """The repository's ``bench/results`` folder, found upwards from the working directory (chapters
+    execute in ``chapters/``); ``bench/results`` relative to it when there is none (e.g. on Colab)."""
+    for base in [Path.cwd(), *Path.cwd().parents]:
+        if (base / "bench" / "results").is_dir():
+            return base / "bench" / "results"
+    return Path("bench", "results")
+
+
+def stored_results(pattern: str = "*.json") -> dict[str, dict]:
+    """Stored benchmark records matching ``pattern`` (e.g. ``"world_*_cpu.json"``), by file stem, sorted.
+
+    Each record holds the benchmark's summary plus ``preset``, ``hardware``, ``date``, ``command``.
+    """
+    return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir().glob(pattern))}
 
 
 def hardware() -> str:
@@ -197,6 +217,48 @@ def bench_video(preset: str, seed: int = 0) -> dict:
     }
 
 
+def bench_chapters(preset: str, seed: int = 0, chapters_dir: str | os.PathLike = "chapters",
+                   timeout: int = 1800) -> dict:
+    """Execute every ``chapters/NN_*.ipynb`` under ``preset`` in a fresh kernel; return the timings.
+
+    The kernel inherits ``EBJEPA_PRESET=preset``; ``seed`` is unused (the chapters fix their own).
+    A failing chapter is recorded with its error and the run goes on to the next one.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = Path(chapters_dir)
+    books = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not books:
+        raise FileNotFoundError(f"no chapter notebooks (NN_*.ipynb) in {folder.resolve()}")
+    old = os.environ.get("EBJEPA_PRESET")
+    os.environ["EBJEPA_PRESET"] = preset
+    t0 = time.perf_counter()
+    records = []
+    try:
+        for nb_path in books:
+            nb = nbformat.read(nb_path, as_version=4)
+            start = time.perf_counter()
+            error = None
+            try:
+                NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                               resources={"metadata": {"path": str(folder)}}).execute()
+            except Exception as exc:  # noqa: BLE001 - recorded, the next chapter still runs
+                error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ''}"
+            records.append({"name": nb_path.stem, "wall_s": round(time.perf_counter() - start, 1),
+                            "ok": error is None, "error": error})
+            print(f"  {records[-1]}", file=sys.stderr, flush=True)
+    finally:
+        if old is None:
+            os.environ.pop("EBJEPA_PRESET", None)
+        else:
+            os.environ["EBJEPA_PRESET"] = old
+    return {"benchmark": "chapters", "preset": preset,
+            "wall_s_by_chapter": {r["name"]: r["wall_s"] for r in records},
+            "ok": all(r["ok"] for r in records), "results": records,
+            "wall_s": round(time.perf_counter() - t0, 1)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ebjepa_mini.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,12 +285,13 @@ def main(argv=None) -> int:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["EBJEPA_THREADS"] = str(args.threads)   # chapter kernels read it
     if args.benchmark == "world":
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
                               args.save_model, args.episodes)
     else:
         summary = {"collapse": bench_collapse, "image": bench_image,
-                   "video": bench_video}[args.benchmark](preset, seed=args.seed)
+                   "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, **summary}

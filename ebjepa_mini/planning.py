@@ -35,7 +35,7 @@ import torch
 from .data import two_rooms as tr
 from .presets import PlanSettings
 
-__all__ = ["mppi", "cem", "planning_energy", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
+__all__ = ["mppi", "cem", "planning_energy", "latent_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
 
 PLANNERS = ("mppi", "cem")
 COSTS = ("cumulative", "last")
@@ -154,6 +154,36 @@ def planning_energy(z_traj: torch.Tensor, z_goal: torch.Tensor, cost: str = "cum
     return d.sum(-1) if cost == "cumulative" else d[..., -1]
 
 
+def latent_cost_fn(model, z0: torch.Tensor, z_goal: torch.Tensor, cost: str = "cumulative",
+                   device="cpu") -> Callable[[torch.Tensor], torch.Tensor]:
+    """The ``cost_fn`` that :func:`mppi` / :func:`cem` minimise: roll the world model out from ``z0``
+    under the sampled actions and score the imagined latents with :func:`planning_energy`.
+
+    Args:
+        model: a world model with ``rollout(z [M, D], actions [M, H, A]) -> [M, H+1, D]``.
+        z0, z_goal: current and goal latents, ``[E, D]`` for E problems (or ``[D]`` / ``[1, D]`` for one).
+
+    Returns:
+        ``cost_fn``: actions ``[N, H, A]`` -> ``[N]`` for one problem, ``[E, N, H, A]`` -> ``[E, N]`` for E.
+    """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    z0 = z0.reshape(-1, z0.shape[-1]).to(device)
+    z_goal = z_goal.reshape(-1, z_goal.shape[-1]).to(device)
+
+    def cost_fn(actions: torch.Tensor) -> torch.Tensor:
+        batched = actions.dim() == 4
+        a = actions if batched else actions.unsqueeze(0)
+        e, n, h, _ = a.shape
+        if e != len(z0):
+            raise ValueError(f"actions are for {e} problems but z0 holds {len(z0)}")
+        z = model.rollout(z0.repeat_interleave(n, 0), a.to(device).reshape(e * n, h, -1))
+        costs = planning_energy(z.reshape(e, n, h + 1, -1), z_goal.unsqueeze(1), cost)
+        return costs if batched else costs[0]
+
+    return cost_fn
+
+
 @dataclass
 class PlanResult:
     """Outcome of :func:`evaluate` over a set of episodes."""
@@ -225,12 +255,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     while steps_done < s.max_steps:
         h = min(s.horizon, s.max_steps - steps_done)
         z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
-
-        def cost_fn(actions, z0=z0, h=h):       # [E, N, H, 2] -> [E, N]
-            n = actions.shape[1]
-            z = model.rollout(z0.repeat_interleave(n, 0), actions.to(device).reshape(e * n, h, -1))
-            return planning_energy(z.reshape(e, n, h + 1, -1), z_goal.unsqueeze(1), cost)
-
+        cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
         init = torch.zeros(e, h, 2)
         if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps
             keep = min(mean.shape[1] - s.replan_every, h)

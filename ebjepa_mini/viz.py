@@ -45,11 +45,16 @@ def color_for(name: str) -> str:
 
 
 def use_book_style() -> None:
-    """Matplotlib defaults for the book: readable fonts, light grid, no top/right spines."""
+    """Matplotlib defaults for the book: readable fonts, light grid, no top/right spines.
+
+    Figure, axes and saved-image backgrounds are opaque white (the inline backend's default is a
+    transparent figure), so the PNGs stay readable when the book is read in its dark theme.
+    """
     matplotlib.rcParams.update({
         "figure.dpi": 110, "savefig.dpi": 110, "font.size": 10, "axes.titlesize": 11,
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
         "legend.frameon": False, "figure.facecolor": "white", "axes.facecolor": "white",
+        "savefig.facecolor": "white", "savefig.transparent": False,
     })
 
 
@@ -684,6 +689,9 @@ def animate_video(pics: dict, interval: int = 400):
         return ims
 
     anim = animation.FuncAnimation(fig, update, frames=pics["frames"].shape[0], interval=interval)
+    anim.alt_text = ("Animation of one validation clip, one frame per time step, in four panels: the input frame, "
+                     "the decoded one-step prediction, the decoded rollout from the first two frames, and the "
+                     "detection heat-map on the rollout with the true digit cells outlined in orange.")
     plt.close(fig)
     return anim
 
@@ -733,7 +741,7 @@ def plot_video_training(runs: dict, terms=("pred", "variance", "covariance")):
 # Rooms are drawn in pixel coordinates (x = column, y = row, y pointing down as in the image).
 
 __all__ += ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_episodes",
-            "plot_mppi_iterations", "plot_success_bars", "PLAN_COLORS"]
+            "plot_mppi_iterations", "draw_plan_iteration", "plot_success_bars", "PLAN_COLORS"]
 
 #: Colours of chapters 5–6: executed path, planned rollouts, elites, plan mean, goal.
 PLAN_COLORS = {"path": "#0072B2", "samples": "#999999", "elites": "#E69F00", "mean": "#D55E00",
@@ -867,6 +875,24 @@ def plot_episodes(result, n: int = 8, cols: int = 4, title: str | None = None):
     return fig
 
 
+def draw_plan_iteration(ax, step: dict, decode):
+    """Draw one planner iteration (an entry of ``mppi(..., history=[])``) on ``ax``: every sampled
+    rollout (grey, at most 60), the elites (orange) and the refitted mean (red), decoded to positions.
+
+    ``decode`` maps actions ``[N, H, 2]`` to positions ``[N, H+1, 2]``; batched histories show problem 0.
+    """
+    samples = step["samples"][0] if step["samples"].dim() == 4 else step["samples"]
+    elite = step["elite_idx"][0] if step["elite_idx"].dim() == 2 else step["elite_idx"]
+    mean = step["mean"][0] if step["mean"].dim() == 3 else step["mean"]
+    paths = decode(samples)
+    for p in paths[:: max(1, len(paths) // 60)]:
+        ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["samples"], lw=0.5, alpha=0.5)
+    for p in paths[elite]:
+        ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["elites"], lw=0.9, alpha=0.9)
+    m = decode(mean[None])[0]
+    ax.plot(m[:, 0], m[:, 1], "-", color=PLAN_COLORS["mean"], lw=2.2)
+
+
 def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, iters=(0, 1, -1), fig=None):
     """One MPPI plan, iteration by iteration: sampled rollouts (grey), elites (orange), the new mean (red).
 
@@ -879,18 +905,8 @@ def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, ite
         fig = plt.figure(figsize=(3.0 * len(iters), 3.2))
     axes = fig.subplots(1, len(iters))
     for ax, it in zip(_np.atleast_1d(axes), iters):
-        h = history[it]
-        samples = h["samples"][0] if h["samples"].dim() == 4 else h["samples"]
-        elite = h["elite_idx"][0] if h["elite_idx"].dim() == 2 else h["elite_idx"]
-        mean = h["mean"][0] if h["mean"].dim() == 3 else h["mean"]
-        paths = decode(samples)
         draw_room(ax, wall_x, door_y, goal=goal, title=f"iteration {it + 1}")
-        for p in paths[:: max(1, len(paths) // 60)]:
-            ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["samples"], lw=0.5, alpha=0.5)
-        for p in paths[elite]:
-            ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["elites"], lw=0.9, alpha=0.9)
-        m = decode(mean[None])[0]
-        ax.plot(m[:, 0], m[:, 1], "-", color=PLAN_COLORS["mean"], lw=2.2)
+        draw_plan_iteration(ax, history[it], decode)
         ax.plot(*_np.asarray(start), "o", color=PLAN_COLORS["path"], ms=5)
     fig.suptitle("imagined rollouts (probe-decoded): samples grey, elites orange, updated mean red", fontsize=9)
     return fig
@@ -933,12 +949,21 @@ _FA_SYMBOLS = {"fast-backward": "⏮", "fast-forward": "⏭", "step-backward": "
                "pause": "⏸", "play": "▶", "minus": "−", "plus": "+"}
 
 
-def offline_jshtml(anim, **kwargs) -> str:
+def offline_jshtml(anim, alt: str | None = None, **kwargs) -> str:
     """``anim.to_jshtml(**kwargs)`` without its Font Awesome stylesheet from a CDN: the player's
-    icons become plain Unicode symbols, so the animation works in an offline build of the book."""
+    icons become plain Unicode symbols, so the animation works in an offline build of the book.
+
+    The player's ``<img>`` gets ``alt`` as its alt text (default: the animation's ``alt_text``
+    attribute, which :func:`animate_video` sets, else a generic description), because cell
+    metadata (``mystnb.image.alt``) only reaches image outputs, not HTML ones.
+    """
+    import html as _html
     import re
 
+    alt = alt or getattr(anim, "alt_text", None) or "Animation; the buttons below play it or step through its frames."
     html = anim.to_jshtml(**kwargs)
+    html = re.sub(r'<img id="(_anim_img[^"]*)"', lambda m: f'<img id="{m.group(1)}" alt="{_html.escape(alt)}"',
+                  html, count=1)
     html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*">', "", html)
 
     def icon(m):

@@ -224,16 +224,13 @@ class PlannerLab:
         import torch
 
         from .data import two_rooms as tr
-        from .planning import cem, mppi, planning_energy
+        from .planning import cem, latent_cost_fn, mppi
 
         t, s, m = self._task(), self.settings, self.run.model
         with torch.no_grad():
             z0 = m.encode(tr.normalize_obs(tr.render(t["start"], t["wall_x"], t["door_y"])))
             zg = m.encode(tr.normalize_obs(tr.render(t["goal"], t["wall_x"], t["door_y"])))
-
-            def cost_fn(a):
-                return planning_energy(m.rollout(z0.expand(len(a), -1), a), zg, self.cost)
-
+            cost_fn = latent_cost_fn(m, z0, zg, self.cost)
             self.history = []
             kw = dict(horizon=s.horizon, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
                       num_elites=s.num_elites, noise_std=s.noise_std, max_norm=s.max_norm,
@@ -256,7 +253,7 @@ class PlannerLab:
         """Left: the last plan's imagined rollouts; right: the executed episode (if any)."""
         import matplotlib.pyplot as plt
 
-        from .viz import PLAN_COLORS, draw_room
+        from .viz import PLAN_COLORS, draw_plan_iteration, draw_room
 
         t = self._task()
         wx, dy = int(t["wall_x"][0]), int(t["door_y"][0])
@@ -266,16 +263,7 @@ class PlannerLab:
         ax1, ax2 = fig.subplots(1, 2)
         draw_room(ax1, wx, dy, goal=t["goal"][0], title="imagined: samples, elites, mean (last iteration)")
         if self.history:
-            h = self.history[-1]
-            paths = self._decode(h["samples"][0] if h["samples"].dim() == 4 else h["samples"])
-            idx = h["elite_idx"][0] if h["elite_idx"].dim() == 2 else h["elite_idx"]
-            for p in paths[:: max(1, len(paths) // 60)]:
-                ax1.plot(p[:, 0], p[:, 1], color=PLAN_COLORS["samples"], lw=0.5, alpha=0.5)
-            for p in paths[idx]:
-                ax1.plot(p[:, 0], p[:, 1], color=PLAN_COLORS["elites"], lw=0.9)
-            mean = h["mean"][0] if h["mean"].dim() == 3 else h["mean"]
-            mp = self._decode(mean[None])[0]
-            ax1.plot(mp[:, 0], mp[:, 1], color=PLAN_COLORS["mean"], lw=2.2)
+            draw_plan_iteration(ax1, self.history[-1], self._decode)
         ax1.plot(*t["start"][0], "o", color=PLAN_COLORS["path"], ms=5)
         draw_room(ax2, wx, dy, goal=t["goal"][0], title="executed episode")
         ax2.plot(*t["start"][0], "o", mfc="none", mec=PLAN_COLORS["path"], ms=6)

@@ -2,9 +2,12 @@
 chapters/NN_name.ipynb (outputs stripped; the page the book builds and Colab opens).
 
 These tests fail when the two drift apart, or when outputs get committed. Fix with `make sync`.
+They also require alt text on every figure cell (see ``test_every_figure_cell_has_alt_text``).
 """
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -17,12 +20,14 @@ PY_FILES = sorted(CHAPTERS.glob("*.py"))
 IPYNB_FILES = sorted(CHAPTERS.glob("*.ipynb"))
 
 
-def cell_signature(nb) -> list[tuple[str, str, tuple[str, ...]]]:
-    """What must agree between the pair: type, source and tags of every cell, in order.
+def cell_signature(nb) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """What must agree between the pair: type, source, tags and MyST-NB options (``mystnb``, e.g.
+    a figure's alt text) of every cell, in order.
 
     Outputs, execution counts, cell ids and other metadata are ignored.
     """
-    return [(c.cell_type, c.source, tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+    return [(c.cell_type, c.source, tuple(c.get("metadata", {}).get("tags", [])),
+             json.dumps(c.get("metadata", {}).get("mystnb"), sort_keys=True)) for c in nb.cells]
 
 
 def pair_differences(py_path: Path, ipynb_path: Path) -> list[str]:
@@ -36,7 +41,8 @@ def pair_differences(py_path: Path, ipynb_path: Path) -> list[str]:
         problems.append(f"{py_path.name} has {len(text)} cells, {ipynb_path.name} has {len(book)}")
     for i, (a, b) in enumerate(zip(text, book)):
         if a != b:
-            what = "type" if a[0] != b[0] else "source" if a[1] != b[1] else "tags"
+            what = ("type" if a[0] != b[0] else "source" if a[1] != b[1] else "tags" if a[2] != b[2]
+                    else "mystnb metadata (alt text)")
             first_line = (a[1].splitlines() or [""])[0][:70]
             problems.append(f"cell {i} ({first_line!r}) differs in {what}")
             if len(problems) >= 5:
@@ -75,6 +81,90 @@ def test_committed_ipynb_has_no_outputs(ipynb_path):
     assert not cells, f"{ipynb_path.name} stores outputs in {cells}; strip them with `make sync`"
 
 
+# --- alt text: every figure a chapter shows must describe itself to a reader who cannot see it ---
+#
+# MyST-NB puts a code cell's `mystnb.image.alt` metadata on the <img> of its image outputs
+# (myst_nb render_image_options, cell key "image"); without it the page's alt text is the PNG's
+# file name. In the .py chapters the metadata sits on the cell header:
+#     # %% mystnb={"image": {"alt": "What the figure shows, and what to take from it."}}
+# A cell "shows a figure" when its source calls plt.show() (the book's convention for every
+# static figure), creates a pyplot figure, calls one of the figure-making functions of
+# ebjepa_mini.viz, or displays an IPython Image. Widgets (Collapse Lab, Planner Lab) and the
+# chapter 4 animation (an HTML output; viz.offline_jshtml writes its alt text) are not image
+# outputs, so cell metadata cannot reach them.
+FIGURE_CALL = re.compile(
+    r"\bplt\.(?:show|subplots|subplot|subplot_mosaic|figure|imshow|matshow)\("
+    r"|\bviz\.(?:plot_\w+|show_\w+|compare_\w+|collapse_dashboard|embedding_pca|draw_room)\("
+    r"|(?<![\w.])Image\(|\bdisplay\.Image\(")     # IPython's Image (not ipywidgets' W.Image or PIL)
+MIN_ALT_CHARS = 40
+
+
+def shows_figure(cell) -> bool:
+    return cell.cell_type == "code" and bool(FIGURE_CALL.search(cell.source))
+
+
+def alt_text_problems(nb) -> list[str]:
+    """Figure cells of a notebook without a usable ``metadata.mystnb.image.alt``."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if not shows_figure(cell):
+            continue
+        first_line = (cell.source.splitlines() or [""])[0][:60]
+        alt = ((cell.get("metadata", {}).get("mystnb") or {}).get("image") or {}).get("alt")
+        if not isinstance(alt, str) or not alt.strip():
+            problems.append(f"cell {i} ({first_line!r}) shows a figure but has no mystnb.image.alt")
+        elif len(alt.strip()) < MIN_ALT_CHARS or re.search(r"\.(png|jpe?g|svg)\b|^figure\b", alt.strip(), re.I):
+            problems.append(f"cell {i} ({first_line!r}): alt text {alt!r} does not describe the figure "
+                            f"(say what it shows, at least {MIN_ALT_CHARS} characters)")
+    return problems
+
+
+@pytest.mark.parametrize("ipynb_path", IPYNB_FILES, ids=lambda p: p.name)
+def test_every_figure_cell_has_alt_text(ipynb_path):
+    nb = nbformat.read(ipynb_path, as_version=4)
+    assert any(shows_figure(c) for c in nb.cells), f"{ipynb_path.name}: no figure cell found (rule out of date?)"
+    problems = alt_text_problems(nb)
+    assert not problems, (
+        f"{ipynb_path.name}: figure cells need alt text. Add to the cell header in {ipynb_path.stem}.py\n"
+        '    # %% mystnb={"image": {"alt": "What the figure shows ..."}}\n'
+        "then `make sync`:\n  " + "\n  ".join(problems))
+
+
+def test_alt_text_rule_catches_a_new_figure():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("fig = viz.plot_something(x)\nplt.show()"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot(x)",
+                                  metadata={"mystnb": {"image": {"alt": "../_images/abc.png"}}}),
+        nbformat.v4.new_code_cell("x = 1 + 1\nprint(x)"),
+        nbformat.v4.new_code_cell("lab = CollapseLab('ci')\nlab"),
+        nbformat.v4.new_code_cell("fig = viz.compare_collapse(runs)\nplt.show()", metadata={"mystnb": {"image": {
+            "alt": "Three panels comparing the settings: effective rank, per-dimension std and spectrum."}}}),
+    ])
+    problems = alt_text_problems(nb)
+    assert [p.split(" (")[0] for p in problems] == ["cell 0", "cell 1"], problems
+
+
+def test_animation_player_has_alt_text():
+    """The chapter 4 animation is an HTML output (matplotlib's jshtml player): its <img> gets alt text
+    from viz.offline_jshtml, since cell metadata only reaches image outputs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import animation
+
+    from ebjepa_mini.viz import offline_jshtml
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    anim = animation.FuncAnimation(fig, lambda t: (line,), frames=2)
+    anim.alt_text = 'A line "from" <0> to 1'
+    imgs = re.findall(r"<img\b[^>]*>", offline_jshtml(anim, default_mode="loop"))
+    default = re.findall(r"<img\b[^>]*>", offline_jshtml(animation.FuncAnimation(fig, lambda t: (line,), frames=2)))
+    plt.close(fig)
+    assert len(imgs) == 1 and 'alt="A line &quot;from&quot; &lt;0&gt; to 1"' in imgs[0], imgs
+    assert len(default) == 1 and re.search(r'alt="[^"]{20,}"', default[0]), default
+
+
 # --- the checks above must really catch drift: exercise them on a synthetic pair -------------
 
 SYNTHETIC = '''# ---
@@ -110,7 +200,7 @@ def test_synthetic_pair_in_sync(synthetic_pair):
     assert stored_outputs(ipynb_path) == []
 
 
-@pytest.mark.parametrize("edit", ["source", "tags", "extra_cell", "type"])
+@pytest.mark.parametrize("edit", ["source", "tags", "alt", "extra_cell", "type"])
 def test_drift_is_detected(synthetic_pair, edit):
     py_path, ipynb_path = synthetic_pair
     nb = nbformat.read(ipynb_path, as_version=4)
@@ -118,6 +208,8 @@ def test_drift_is_detected(synthetic_pair, edit):
         nb.cells[1].source = "x = 1 + 2\nprint(x)"
     elif edit == "tags":
         nb.cells[1].metadata["tags"] = []
+    elif edit == "alt":
+        nb.cells[1].metadata["mystnb"] = {"image": {"alt": "an alt text the .py does not have"}}
     elif edit == "extra_cell":
         nb.cells.append(nbformat.v4.new_code_cell("y = 3"))
     else:

@@ -19,6 +19,15 @@
 Plus: the sidebar links every page, "next"/"previous" walk the table of contents in order, and
 ``search.html?q=collapse`` lists chapter 2. A full-page screenshot of every page is saved to
 ``artifacts/screenshots/`` for review.
+
+Figures, on every chapter page:
+
+* every ``<img>`` in a cell output has alt text that describes it (from the cell's
+  ``mystnb.image.alt`` metadata; without it Sphinx writes the PNG's file name). Images that a
+  widget draws from its embedded state cannot carry alt text and are reported as warnings;
+* in the dark theme (``<html data-theme="dark">``) every output image, widget images included,
+  is a fully opaque picture on a white or near-white backdrop (book/_static/custom.css), and a
+  dark-mode screenshot ``<page>__dark.png`` is saved next to the others.
 """
 from __future__ import annotations
 
@@ -301,6 +310,116 @@ def test_page_renders(page, book_url, book_html, screenshot_dir, doc):
 
     assert not problems, f"{doc} ({url}), screenshot artifacts/screenshots/{slug(doc)}.png:\n  - " + \
         "\n  - ".join(problems)
+
+
+# ---- figures: alt text and the dark theme -----------------------------------------------------------------------
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+MIN_ALT_CHARS = 20
+NEAR_WHITE = 240          # every RGB channel of a figure's backdrop, 0..255
+
+# Every <img> in a cell output: its alt text, whether a widget drew it, the first non-transparent
+# background behind it (the img's own, else its nearest ancestor's), and the alpha of a corner pixel
+# of the picture itself (255: the PNG has an opaque background, as viz.use_book_style sets).
+OUTPUT_IMAGES_JS = r"""() => {
+  const art = document.querySelector('article.bd-article') || document.querySelector('article');
+  if (!art) { return null; }
+  const parse = (c) => {
+    const m = /rgba?\(([^)]*)\)/.exec(c || '');
+    if (!m) { return null; }
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const backdrop = (img) => {
+    for (let e = img; e && e !== document.documentElement; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) {
+        return {r: c.r, g: c.g, b: c.b, a: c.a, from: e === img ? 'img' : (e.tagName.toLowerCase() + '.' +
+                [...e.classList].join('.'))};
+      }
+    }
+    return null;
+  };
+  const cornerAlpha = (img) => {
+    try {
+      const cv = document.createElement('canvas');
+      cv.width = Math.max(1, img.naturalWidth); cv.height = Math.max(1, img.naturalHeight);
+      const ctx = cv.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      return ctx.getImageData(1, 1, 1, 1).data[3];
+    } catch (err) { return String(err); }
+  };
+  return [...art.querySelectorAll('.cell_output img')].map(i => ({
+    src: (i.currentSrc || i.src || '').slice(0, 40) + '...' + (i.currentSrc || i.src || '').slice(-24),
+    alt: i.getAttribute('alt'),
+    widget: !!i.closest('.widget-subarea, .jupyter-widgets'),
+    w: i.naturalWidth,
+    shown: i.getBoundingClientRect().width > 0,
+    backdrop: backdrop(i),
+    corner: cornerAlpha(i),
+  }));
+}"""
+
+
+def open_chapter(page, book_url, doc: str) -> None:
+    page.goto(urljoin(book_url, f"{doc}.html"), wait_until="load", timeout=NAV_TIMEOUT_MS)
+    if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+        try:
+            wait_for_widgets(page)
+        except Exception:  # test_page_renders reports unrendered widgets
+            pass
+    page.evaluate(SETTLE_JS)
+
+
+def describes(alt: str | None) -> bool:
+    """Alt text that says something: not empty, not a file name or URI (Sphinx's default)."""
+    text = (alt or "").strip()
+    return len(text) >= MIN_ALT_CHARS and not re.search(r"(^(\.\./|data:|https?:)|\.(png|jpe?g|gif|svg)$)", text, re.I)
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_output_images_have_alt_text(page, book_url, doc):
+    open_chapter(page, book_url, doc)
+    images = page.evaluate(OUTPUT_IMAGES_JS)
+    assert images is not None, f"{doc}: no <article> in the page (theme changed?)"
+    figures = [i for i in images if not i["widget"]]
+    assert len(figures) >= MIN_CHAPTER_FIGURES, f"{doc}: only {len(figures)} figure(s) in cell outputs"
+    bad = [f"{i['src']} alt={i['alt']!r}" for i in figures if not describes(i["alt"])]
+    assert not bad, (f"{doc}: {len(bad)} of {len(figures)} output images have no describing alt text; add "
+                     "`mystnb={\"image\": {\"alt\": \"...\"}}` to the cell header in the chapter's .py and "
+                     "`make sync`:\n  - " + "\n  - ".join(bad))
+    widget_no_alt = [i["src"] for i in images if i["widget"] and not describes(i["alt"])]
+    if widget_no_alt:
+        warnings.warn(f"{doc}: {len(widget_no_alt)} image(s) drawn by a widget from its embedded state have no alt "
+                      "text (ipywidgets' Image and Output widgets cannot set one)", stacklevel=1)
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_output_images_read_in_dark_mode(page, book_url, screenshot_dir, doc):
+    page.emulate_media(color_scheme="dark")
+    open_chapter(page, book_url, doc)
+    # what the theme's switcher does (pydata-sphinx-theme: data-mode is the choice, data-theme the result)
+    page.evaluate("""() => { localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');
+                             document.documentElement.dataset.mode = 'dark';
+                             document.documentElement.dataset.theme = 'dark'; }""")
+    page.wait_for_timeout(300)   # let the style recalculation and any CSS transition settle
+    body = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    channels = [int(float(v)) for v in re.findall(r"[\d.]+", body)[:3]]
+    assert len(channels) == 3 and max(channels) < 100, f"{doc}: dark mode is not active, body background {body}"
+    images = page.evaluate(OUTPUT_IMAGES_JS)
+    page.screenshot(path=str(screenshot_dir / f"{slug(doc)}__dark.png"), full_page=True)
+    assert images, f"{doc}: no images in cell outputs"
+    problems = []
+    for i in images:
+        if not i["shown"]:
+            continue
+        bg = i["backdrop"]
+        if bg is None or bg["a"] < 1 or min(bg["r"], bg["g"], bg["b"]) < NEAR_WHITE:
+            problems.append(f"{i['src']}: backdrop {bg} is not an opaque white")
+        if i["corner"] != 255:
+            problems.append(f"{i['src']}: the picture itself is transparent at its corner (alpha {i['corner']}); "
+                            "draw it with viz.use_book_style()")
+    assert not problems, (f"{doc}, screenshot artifacts/screenshots/{slug(doc)}__dark.png: output images that do "
+                          "not read on the dark theme:\n  - " + "\n  - ".join(problems))
 
 
 # ---- navigation and search -------------------------------------------------------------------------------------
