@@ -53,13 +53,12 @@ from ebjepa_mini import chapter_setup
 preset, device = chapter_setup(seed=0)
 
 # %%
-import json
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
 from ebjepa_mini import checks, viz
+from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data.views import two_views
 from ebjepa_mini.image import ImageExperiment, build_encoder
 from ebjepa_mini.nets import count_parameters
@@ -328,11 +327,9 @@ plt.show()
 # %%
 PAPER = {"vicreg": 0.9012, "sigreg": 0.9102, "sigreg_lambda_0.1": 0.2720, "vicreg_std100_cov100": 0.1000}
 columns = {"paper (300 ep.)": PAPER, f"this run ({preset.name})": {k: r.probe_acc for k, r in runs.items()}}
-results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
-for path in sorted(results_dir.glob("image_*.json")):
-    rec = json.loads(path.read_text())
+for name, rec in stored_results("image_*.json").items():
     columns[f"bench {rec['preset']} ({rec.get('date', '?')[:10]})"] = rec["probe_acc"]
-    print(f"{path.name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
+    print(f"{name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
 names = ["random_init", "vicreg", "sigreg", "sigreg_lambda_0.1", "vicreg_std100_cov100"]
 print(f"{'configuration':22s}" + "".join(f"{c:>26s}" for c in columns))
 for name in names:

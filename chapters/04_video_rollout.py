@@ -54,9 +54,7 @@ from ebjepa_mini import chapter_setup
 preset, device = chapter_setup(seed=0)
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -64,6 +62,7 @@ import torch
 from IPython.display import HTML, display
 
 from ebjepa_mini import checks, viz
+from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data.moving_mnist import generate_moving_mnist, resize_digits
 from ebjepa_mini.data.sources import load_mnist
 from ebjepa_mini.video import (VideoExperiment, VideoJEPA, average_precision_by_horizon, positions,
@@ -332,12 +331,10 @@ print(f"positive rate of the 8x8 maps (AP of a random scorer): {pos_rate:.3f}")
 # the preset's size, with hardware, date and command) are drawn next to each other:
 
 # %% mystnb={"image": {"alt": "One panel per stored benchmark run, each a line plot of detection average precision against the prediction horizon for the untrained, K 1 and K 4 models, with the paper's values as open markers joined by dotted lines."}}
-results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
 stored = {}
-for path in sorted(results_dir.glob("video_*.json")):
-    rec = json.loads(path.read_text())
+for name, rec in stored_results("video_*.json").items():
     stored[rec["preset"]] = rec
-    print(f"{path.name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
+    print(f"{name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
 if stored:
     fig, axes = plt.subplots(1, len(stored), figsize=(6.2 * len(stored), 3.9), squeeze=False)
     for ax, (name, rec) in zip(axes[0], stored.items()):
@@ -345,7 +342,7 @@ if stored:
                                paper=paper_ends, ax=ax, title=f"stored bench run: preset {name}")
     plt.show()
 else:
-    print("no stored video benchmark runs in", results_dir)
+    print("no stored video benchmark runs (bench/results/video_*.json)")
 
 # %% [markdown]
 # *Figure: the same curves for each stored benchmark run (one panel per preset).*

@@ -52,14 +52,13 @@ from ebjepa_mini import chapter_setup
 preset, device = chapter_setup(seed=0)
 
 # %%
-import json
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
+from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.nets import count_parameters
 from ebjepa_mini.world import (WorldWeights, file_sha256, load_world_model, pretrained_path, train_world_model,
@@ -275,15 +274,14 @@ for k in (1, 8, 20, 40):
 # explains the planner).
 
 # %% mystnb={"image": {"alt": "Bar chart of planning success rate for world models trained with the full loss and with one loss term removed (variance, covariance, time similarity or inverse dynamics): this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
-results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
+stored = stored_results("world*_cpu.json")
 PAPER_ABLATION = {"full": 0.97, "no std (α=0)": 0.47, "no cov (β=0)": 0.46, "no sim (δ=0)": 0.61, "no idm (ω=0)": 0.01}
 ours = {}
-for label, fname in [("full", "world_cpu.json"), ("no std (α=0)", "world_no-std_cpu.json"),
-                     ("no cov (β=0)", "world_no-cov_cpu.json"), ("no sim (δ=0)", "world_no-sim_cpu.json"),
-                     ("no idm (ω=0)", "world_no-idm_cpu.json")]:
-    path = results_dir / fname
-    if path.exists():
-        rec = json.loads(path.read_text())
+for label, fname in [("full", "world_cpu"), ("no std (α=0)", "world_no-std_cpu"),
+                     ("no cov (β=0)", "world_no-cov_cpu"), ("no sim (δ=0)", "world_no-sim_cpu"),
+                     ("no idm (ω=0)", "world_no-idm_cpu")]:
+    rec = stored.get(fname)
+    if rec is not None:
         ours[label] = rec["success_rate"]
         print(f"{label:14s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
               f"{rec['mean_final_distance']:.1f} px (paper {PAPER_ABLATION[label]:.0%}); {rec['hardware']}, {rec['date'][:10]}")

@@ -52,17 +52,16 @@ from ebjepa_mini import chapter_setup
 preset, device = chapter_setup(seed=0)
 
 # %%
-import json
 from dataclasses import replace
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
+from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import cem, evaluate, mppi, planning_energy
+from ebjepa_mini.planning import cem, evaluate, latent_cost_fn, mppi, planning_energy
 from ebjepa_mini.widgets import PlannerLab
 from ebjepa_mini.world import load_world_model
 
@@ -162,10 +161,10 @@ plt.show()
 
 # %% mystnb={"image": {"alt": "Three Two Rooms panels showing the first, second and last iteration of one MPPI plan from the blue start towards the green goal, drawn as the paths the model imagines: a subset of the sampled sequences in grey, the elites in orange and the updated mean in red. From one iteration to the next the cloud of samples narrows around the elites."}}
 history = []
+# cost_fn(a) = planning_energy(model.rollout(z0, a), zg): roll out every sampled sequence from the
+# current latent, then score the imagined latents with eq. (eq-planning-energy)
+cost_fn = latent_cost_fn(model, z0, zg, "cumulative")
 with torch.no_grad():
-    def cost_fn(a):
-        return planning_energy(model.rollout(z0.expand(len(a), -1), a), zg, "cumulative")
-
     plan = mppi(cost_fn, horizon=P.horizon, action_dim=2, num_samples=P.num_samples, num_iters=P.num_iters,
                 num_elites=P.num_elites, noise_std=P.noise_std, temperature=P.temperature, max_norm=P.max_norm,
                 generator=torch.Generator().manual_seed(0), history=history)
@@ -178,7 +177,8 @@ def decode(a):
 
 fig = viz.plot_mppi_iterations(history, decode, wx, dy, start, goal, iters=(0, 1, -1))
 plt.show()
-print("cost of the mean after each iteration:", [round(cost_fn(h["mean"]).item(), 2) for h in history])
+with torch.no_grad():
+    print("cost of the mean after each iteration:", [round(cost_fn(h["mean"]).item(), 2) for h in history])
 
 # %% [markdown]
 # *Figure: one MPPI plan from the start (blue dot) to the goal (green blob), iteration by
@@ -207,7 +207,7 @@ for tau in (0.01, P.temperature, 100.0):
     with torch.no_grad():
         mppi(cost_fn, P.horizon, 2, P.num_samples, P.num_iters, P.num_elites, P.noise_std, tau,
              max_norm=P.max_norm, generator=torch.Generator().manual_seed(0), history=hist)
-    costs = [round(cost_fn(h["mean"]).item(), 2) for h in hist]          # h["mean"]: [1, H, 2]
+        costs = [round(cost_fn(h["mean"]).item(), 2) for h in hist]      # h["mean"]: [1, H, 2]
     w = torch.softmax(-(hist[0]["costs"][0].sort().values[:P.num_elites] - hist[0]["costs"][0].min()) / tau, 0)
     print(f"τ = {tau:<6g} largest elite weight in iteration 1: {w.max():.2f};  cost of the mean per iteration: {costs}")
 
@@ -262,14 +262,13 @@ lab
 # --planner P --cost C --save`) are below.
 
 # %% mystnb={"image": {"alt": "Bar chart of planning success rate for MPPI with the cumulative cost, CEM with the cumulative cost and MPPI with the last-state cost, all on the same world model: this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
-results_dir = Path("bench", "results") if Path("bench", "results").is_dir() else Path("..", "bench", "results")
+stored = stored_results("world*_cpu.json")
 PAPER_PLANNERS = {"MPPI, cumulative": 0.97, "CEM, cumulative": 0.96, "MPPI, last state": 0.89}
 ours = {}
-for label, fname in [("MPPI, cumulative", "world_cpu.json"), ("CEM, cumulative", "world_cem_cpu.json"),
-                     ("MPPI, last state", "world_last_cpu.json")]:
-    path = results_dir / fname
-    if path.exists():
-        rec = json.loads(path.read_text())
+for label, fname in [("MPPI, cumulative", "world_cpu"), ("CEM, cumulative", "world_cem_cpu"),
+                     ("MPPI, last state", "world_last_cpu")]:
+    rec = stored.get(fname)
+    if rec is not None:
         ours[label] = rec["success_rate"]
         print(f"{label:18s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
               f"{rec['mean_final_distance']:.1f} px, planning {rec['plan_wall_s']:.0f} s "

@@ -12,7 +12,8 @@ Benchmarks:
     world      chapters 5-6: train (or ``--checkpoint PATH`` load) a Two Rooms world model, then plan
                ``preset.plan.episodes`` random-wall episodes (success rate, final distance);
                ``--planner``, ``--cost`` pick the planner; ``--ablation TERM`` zeroes one term of
-               eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model.
+               eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model;
+               ``--oracle`` scores plans with the true physics and positions instead of a model.
     video      chapter 4: video JEPAs on generated Moving MNIST trained with K = 1 and K = 4 rollout
                steps, plus the untrained encoder (detection AP per prediction horizon, mAP).
     chapters   the book itself: execute every chapter notebook from scratch under ``preset`` (in a
@@ -136,8 +137,12 @@ def bench_image(preset: str, seed: int = 0) -> dict:
 
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
-                episodes: int | None = None) -> dict:
-    """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks."""
+                episodes: int | None = None, oracle: bool = False) -> dict:
+    """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
+
+    ``oracle=True`` trains nothing: the planner scores its samples by simulating them with the true
+    physics (:func:`~ebjepa_mini.planning.oracle_cost_fn`), the ceiling of the search itself.
+    """
     from dataclasses import replace
 
     from .data.two_rooms import sample_tasks
@@ -146,7 +151,9 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
 
     p = get_preset(preset)
     t0 = time.perf_counter()
-    if checkpoint:
+    if oracle:
+        run, train_s, source = None, 0.0, "oracle: true physics, eq. 14 on true normalised positions (no world model)"
+    elif checkpoint:
         run = load_world_model(checkpoint)
         train_s, source = run.train_s, f"loaded {checkpoint} (sha256 {file_sha256(checkpoint)[:16]})"
     else:
@@ -162,8 +169,8 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             print(f"  wrote {path} (sha256 {file_sha256(path)})", file=sys.stderr, flush=True)
     n = episodes or p.plan.episodes
     tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
-    res = evaluate(run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed)
-    hist = run.history
+    res = evaluate(None if oracle else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed, oracle=oracle)
+    hist = {} if oracle else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
     if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
         card = {"file": Path(save_model).name, "sha256": file_sha256(save_model),
@@ -177,11 +184,12 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         tmp.write_text(json.dumps(card, indent=1) + "\n")
         os.replace(tmp, card_path)
     return {"benchmark": "world", "preset": p.name, "model": source, "ablation": ablation or "none",
-            "world_settings": asdict(run.settings), "plan_settings": asdict(p.plan), "final_losses": final,
+            "world_settings": None if oracle else asdict(run.settings), "plan_settings": asdict(p.plan),
+            "final_losses": final,
             "success_rate": round(res.success_rate, 4), "episodes": n,
             "mean_final_distance": round(res.mean_final_distance, 3), "train_wall_s": round(train_s, 1),
             "plan_wall_s": round(res.plan_s, 1), "planner": planner, "cost": cost,
-            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else ""),
+            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + ("-oracle" if oracle else ""),
                          "success_rate": round(res.success_rate, 4),
                          "mean_final_distance": round(res.mean_final_distance, 3),
                          "train_s": round(train_s, 1), "plan_s": round(res.plan_s, 1)}],
@@ -277,6 +285,8 @@ def main(argv=None) -> int:
                        help="train with this eq. 13 coefficient set to 0")
     world.add_argument("--episodes", type=int, default=None, help="override preset.plan.episodes")
     world.add_argument("--save-model", default=None, help="write the trained world model here")
+    world.add_argument("--oracle", action="store_true",
+                       help="no model: score plans with the true physics and true positions (the planner's ceiling)")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
     if args.checkpoint and not Path(args.checkpoint).exists():
@@ -287,8 +297,10 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
         os.environ["EBJEPA_THREADS"] = str(args.threads)   # chapter kernels read it
     if args.benchmark == "world":
+        if args.oracle and (args.checkpoint or args.ablation or args.save_model):
+            parser.error("--oracle uses no world model: drop --checkpoint, --ablation and --save-model")
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
-                              args.save_model, args.episodes)
+                              args.save_model, args.episodes, args.oracle)
     else:
         summary = {"collapse": bench_collapse, "image": bench_image,
                    "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
@@ -299,7 +311,8 @@ def main(argv=None) -> int:
     if args.benchmark == "world":   # one file per configuration
         name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
                                           args.cost if args.cost != "cumulative" else None,
-                                          f"no-{args.ablation}" if args.ablation else None) if v)
+                                          f"no-{args.ablation}" if args.ablation else None,
+                                          "oracle" if args.oracle else None) if v)
     out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
     if out:
         path = Path(out)

@@ -35,7 +35,7 @@ import torch
 from .data import two_rooms as tr
 from .presets import PlanSettings
 
-__all__ = ["mppi", "cem", "planning_energy", "latent_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
+__all__ = ["mppi", "cem", "planning_energy", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
 
 PLANNERS = ("mppi", "cem")
 COSTS = ("cumulative", "last")
@@ -184,6 +184,42 @@ def latent_cost_fn(model, z0: torch.Tensor, z_goal: torch.Tensor, cost: str = "c
     return cost_fn
 
 
+def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative") -> Callable[[torch.Tensor], torch.Tensor]:
+    """A yardstick, not a JEPA: the ``cost_fn`` of a planner whose "world model" is the true physics
+    and whose "latents" are the true positions (normalised, spec §4.6), scored with the same
+    :func:`planning_energy` as the latent planner.
+
+    It shows what the search itself can do when the model is perfect: its failures are the
+    planner's (the straight-line distance leads into the wall when the door is far); the gap to a
+    latent planner with the same settings is the world model's.
+
+    Args:
+        pos, goal: ``[E, 2]`` current and goal positions (pixels); wall_x, door_y: ``[E]`` layouts.
+
+    Returns:
+        ``cost_fn``: actions ``[E, N, H, 2]`` -> ``[E, N]`` (or ``[N, H, 2]`` -> ``[N]`` when E = 1).
+    """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
+    goal_n = torch.as_tensor(tr.normalize_pos(np.asarray(goal, dtype=np.float64).reshape(-1, 2))).float()
+    wall_x, door_y = np.broadcast_to(wall_x, len(pos)), np.broadcast_to(door_y, len(pos))
+
+    def cost_fn(actions: torch.Tensor) -> torch.Tensor:
+        batched = actions.dim() == 4
+        a = (actions if batched else actions.unsqueeze(0)).double().numpy()
+        e, n, h, _ = a.shape
+        wx, dy = np.repeat(wall_x, n), np.repeat(door_y, n)
+        path = [np.repeat(pos, n, 0)]
+        for t in range(h):
+            path.append(tr.move(path[-1], a[:, :, t].reshape(e * n, 2), wx, dy))
+        z = torch.as_tensor(tr.normalize_pos(np.stack(path, 1))).float().reshape(e, n, h + 1, 2)
+        costs = planning_energy(z, goal_n.unsqueeze(1), cost)
+        return costs if batched else costs[0]
+
+    return cost_fn
+
+
 @dataclass
 class PlanResult:
     """Outcome of :func:`evaluate` over a set of episodes."""
@@ -213,7 +249,8 @@ class PlanResult:
 
 @torch.no_grad()
 def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "mppi", cost: str = "cumulative",
-             seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None) -> PlanResult:
+             seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None,
+             oracle: bool = False) -> PlanResult:
     """Plan and act in many Two Rooms episodes at once (batched over episodes; spec §4.7).
 
     Every ``settings.replan_every`` steps: encode the current frames, optimise ``[E, H, 2]`` action
@@ -228,6 +265,8 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         settings: planner sizes (:class:`~ebjepa_mini.presets.PlanSettings`).
         planner: ``"mppi"`` or ``"cem"``; cost: ``"cumulative"`` or ``"last"``.
         record_plans: keep every plan (for pictures).
+        oracle: plan with :func:`oracle_cost_fn` (true physics, true positions) instead of the
+            model (``model`` may then be ``None``): the planner's own ceiling at these settings.
     """
     if planner not in PLANNERS:
         raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
@@ -236,12 +275,13 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     if isinstance(tasks, (int, np.integer)):
         tasks = tr.sample_tasks(int(tasks), seed=seed)
     s = settings
-    model.eval()
+    if not oracle:
+        model.eval()
     e = len(tasks["start"])
     wx, dy = tasks["wall_x"], tasks["door_y"]
     pos = np.asarray(tasks["start"], dtype=np.float64).copy()
     goal = np.asarray(tasks["goal"], dtype=np.float64)
-    z_goal = model.encode(tr.normalize_obs(tr.render(goal, wx, dy)).to(device))
+    z_goal = None if oracle else model.encode(tr.normalize_obs(tr.render(goal, wx, dy)).to(device))
     gen = torch.Generator().manual_seed(seed)
     paths = [pos.copy()]
     plans = []
@@ -254,8 +294,11 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         bar = tqdm(total=s.max_steps, desc=f"planning ({planner})", leave=False)
     while steps_done < s.max_steps:
         h = min(s.horizon, s.max_steps - steps_done)
-        z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
-        cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
+        if oracle:
+            cost_fn = oracle_cost_fn(pos, goal, wx, dy, cost)
+        else:
+            z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
+            cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
         init = torch.zeros(e, h, 2)
         if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps
             keep = min(mean.shape[1] - s.replan_every, h)

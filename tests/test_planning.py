@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import cem, clip_norm, mppi, planning_energy
+from ebjepa_mini.planning import cem, clip_norm, evaluate, mppi, oracle_cost_fn, planning_energy
+from ebjepa_mini.presets import PlanSettings
 
 TARGET = torch.tensor([[1.0, -0.5], [0.3, 0.8], [-1.2, 0.1], [0.0, 2.0]])   # [H=4, A=2]
 
@@ -88,17 +89,32 @@ def test_clip_norm_and_planning_energy():
         planning_energy(z, goal, "mean")
 
 
-def true_dynamics_cost(start, goal, wall_x, door_y):
-    """Cumulative distance to the goal along the TRUE trajectory of each action sequence."""
-    def cost(actions):                        # [N, H, 2]
-        a = actions.numpy().astype(np.float64)
-        p = np.repeat(start[None], len(a), 0)
-        total = np.zeros(len(a))
-        for t in range(a.shape[1]):
-            p = tr.move(p, a[:, t], wall_x, door_y)
-            total += np.linalg.norm(p - goal, axis=1)
-        return torch.from_numpy(total)
-    return cost
+def test_oracle_cost_follows_the_true_physics():
+    # two one-step-per-action plans from (20, 30) towards a goal behind the wall at x = 32 (door at y = 50)
+    cost = oracle_cost_fn([20.0, 30.0], [40.0, 30.0], 32, 50)
+    into_wall = torch.tensor([[[2.0, 0.0]] * 10])          # blocked at the wall after 5 steps
+    along = torch.tensor([[[0.0, 2.0]] * 10])              # moves down, never blocked
+    c_wall, c_along = cost(torch.cat([into_wall, along])).tolist()
+    pos = np.array([20.0, 30.0])
+    expected = 0.0
+    for _ in range(10):
+        pos = tr.move(pos[None], np.array([[2.0, 0.0]]), 32, 50)[0]
+        expected += np.mean(((pos - [40.0, 30.0]) / np.array(tr.POS_STD)) ** 2)   # eq. 14, mean-squared form
+    assert c_wall == pytest.approx(expected, rel=1e-5)
+    assert pos[0] < 32 - tr.WALL_HALF                        # the wall stopped it
+    last = oracle_cost_fn([20.0, 30.0], [40.0, 30.0], 32, 50, "last")(into_wall)
+    assert last.item() == pytest.approx(np.mean(((pos - [40.0, 30.0]) / np.array(tr.POS_STD)) ** 2), rel=1e-5)
+    assert c_along > c_wall
+    with pytest.raises(ValueError, match="cost"):
+        oracle_cost_fn([0, 0], [1, 1], 32, 50, "mean")
+
+
+def test_evaluate_with_the_oracle_needs_no_model():
+    s = PlanSettings(episodes=4, max_steps=60, replan_every=4, horizon=30, num_samples=64, num_iters=4,
+                     num_elites=8, noise_std=3.0, temperature=1.0)
+    res = evaluate(None, 4, s, oracle=True, seed=3)
+    assert res.paths.shape == (4, 61, 2) and res.success.dtype == bool
+    assert res.mean_final_distance < np.linalg.norm(res.tasks["start"] - res.tasks["goal"], axis=1).mean()
 
 
 @pytest.mark.parametrize("method", ["mppi", "cem"])
@@ -109,7 +125,7 @@ def test_planning_with_true_dynamics_reaches_the_goal_through_the_door(method):
     g = torch.Generator().manual_seed(0)
     mean = None
     for _ in range(40):
-        cost = true_dynamics_cost(info["pos"], goal, 32, 33)
+        cost = oracle_cost_fn(info["pos"], goal, 32, 33)
         kw = dict(horizon=25, action_dim=2, num_samples=200, num_iters=8, num_elites=20, noise_std=1.5,
                   generator=g, max_norm=tr.MAX_ACTION,
                   init_mean=None if mean is None else torch.cat([mean[1:], torch.zeros(1, 2)]))
