@@ -134,7 +134,6 @@ class WorldSettings:
     """
 
     n_traj: int = 20_000         # random-walk clips in the offline dataset
-    wall_bump_rate: float = 0.0  # share of clips aimed at the inner wall outside the door (0 = reference data)
     clip_len: int = 17           # T frames per clip (T - 1 actions)
     rollout_steps: int = 8       # K predictor calls in the prediction loss
     batch_size: int = 64

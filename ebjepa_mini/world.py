@@ -209,8 +209,7 @@ class WorldData:
     """
 
     def __init__(self, settings: WorldSettings, seed: int = 0, cache_dir=None):
-        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.clip_len,
-                                      wall_bump_rate=settings.wall_bump_rate, seed=seed)
+        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.clip_len, seed=seed)
         self.data = tr.load_or_generate(self.cfg, cache_dir)
         self.n = len(self.data["pos"])
 

@@ -120,31 +120,6 @@ def test_generator_statistics_and_determinism(tmp_path):
         tr.generate_trajectories(tr.TrajectoryConfig(cross_wall_rate=2.0))
 
 
-def _blocked(d):
-    moved = np.linalg.norm(np.diff(d["pos"], axis=1), axis=-1)
-    return moved < np.linalg.norm(d["actions"], axis=-1) - 1e-3
-
-
-def test_wall_bump_items_hit_the_wall_outside_the_door():
-    base = tr.TrajectoryConfig(n_traj=3000, length=13, seed=2)
-    plain = tr.generate_trajectories(base)
-    bumpy = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=3000, length=13, seed=2, wall_bump_rate=0.3))
-    assert not plain["bump"].any() and abs(bumpy["bump"].mean() - 0.3) < 0.04
-    assert not (bumpy["bump"] & bumpy["crossing"]).any()
-    # the other items are the rate-0 data (rate 0 reproduces earlier caches), bump items are mostly blocked
-    keep = ~bumpy["bump"]
-    np.testing.assert_array_equal(bumpy["pos"][keep], plain["pos"][keep])
-    assert _blocked(bumpy)[bumpy["bump"]].mean() > 0.4 > 2 * _blocked(plain).mean()
-    # blocked against the INNER wall (x next to the wall face), and they stay in their room
-    pos = bumpy["pos"][bumpy["bump"]]
-    wx = bumpy["wall_x"][bumpy["bump"]].astype(float)
-    assert (np.abs(pos[:, -1, 0] - wx) < tr.WALL_HALF + 3).mean() > 0.7
-    side = np.stack([tr.same_room(pos[:, t], wx) for t in range(13)], 1)
-    assert ((side == side[:, :1]) | (side == 0)).all(1).mean() > 0.97
-    with pytest.raises(ValueError, match="wall_bump_rate"):
-        tr.generate_trajectories(tr.TrajectoryConfig(cross_wall_rate=0.5, wall_bump_rate=0.6))
-
-
 def test_normalize_obs_matches_spec_constants():
     obs = tr.render(np.array([[20.0, 20.0]]), 30, 30)
     x = tr.normalize_obs(obs)

@@ -347,7 +347,6 @@ class TrajectoryConfig:
     n_traj: int = 4_000
     length: int = 17              # frames per clip (length - 1 actions)
     cross_wall_rate: float = 0.35
-    wall_bump_rate: float = 0.0   # items aimed at the inner wall OUTSIDE the door (blocked steps to learn from)
     step_mean: float = 1.0        # step length: normal(1.0, 0.4) truncated to [0.2, 1.8]
     step_std: float = 0.4
     step_range: tuple[float, float] = (0.2, 1.8)
@@ -378,9 +377,6 @@ def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
         raise ValueError(f"n_traj must be >= 1 and length >= 2, got {cfg.n_traj}, {cfg.length}")
     if not 0.0 <= cfg.cross_wall_rate <= 1.0:
         raise ValueError(f"cross_wall_rate must be in [0, 1], got {cfg.cross_wall_rate}")
-    if not 0.0 <= cfg.wall_bump_rate <= 1.0 - cfg.cross_wall_rate:
-        raise ValueError(f"wall_bump_rate must be in [0, 1 - cross_wall_rate] = [0, {1 - cfg.cross_wall_rate:g}], "
-                         f"got {cfg.wall_bump_rate}")
     rng = np.random.default_rng(cfg.seed)
     n, steps = cfg.n_traj, cfg.length - 1
     wall_x, door_y = sample_layouts(n, rng)
@@ -414,44 +410,12 @@ def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
                           np.maximum(back[:, 0], wx + WALL_HALF + 0.3))
     back = np.clip(back, lo, hi)
     start = np.where(crossing[:, None], back, start)
-    if cfg.wall_bump_rate > 0:      # drawn after everything else: rate 0 reproduces the data of earlier versions
-        start, actions, bump = _aim_at_wall(rng, cfg, start, actions, turns, crossing, wx, dy, lengths)
-    else:
-        bump = np.zeros(n, dtype=bool)
     pos = np.empty((n, steps + 1, 2))
     pos[:, 0] = start
     for t in range(steps):
         pos[:, t + 1] = move(pos[:, t], actions[:, t], wx, dy)
     return {"pos": pos.astype(np.float32), "actions": actions.astype(np.float32),
-            "wall_x": wall_x.astype(np.int16), "door_y": door_y.astype(np.int16), "crossing": crossing,
-            "bump": bump}
-
-
-def _aim_at_wall(rng, cfg, start, actions, turns, crossing, wx, dy, lengths):
-    """Turn ``cfg.wall_bump_rate`` of the items into walks that hit the inner wall outside the door.
-
-    A point on the wall face is reached at a random step in the first half of the clip; the heading
-    keeps pointing at the wall afterwards, so the rest of the clip is mostly blocked steps.
-    """
-    n, steps = actions.shape[:2]
-    bump = ~crossing & (rng.random(n) < cfg.wall_bump_rate / max(1e-9, 1.0 - cfg.cross_wall_rate))
-    side = np.where(rng.random(n) < 0.5, -1.0, 1.0)            # the room the walk starts in
-    lo, hi = BORDER[0] + 1.0, BORDER[1] - 1.0
-    below = np.maximum(dy - DOOR_HALF - 1.0 - lo, 0.0)          # wall length under and over the door
-    above = np.maximum(hi - (dy + DOOR_HALF + 1.0), 0.0)
-    u = rng.uniform(0.0, 1.0, n) * (below + above)
-    target = np.stack([wx + side * (WALL_HALF + 0.1),
-                       np.where(u < below, lo + u, dy + DOOR_HALF + 1.0 + (u - below))], axis=1)
-    theta0 = np.where(side > 0, np.pi, 0.0) + rng.uniform(-np.pi / 3, np.pi / 3, n)
-    t = turns * 0.35
-    headings = theta0[:, None] + np.cumsum(t, axis=1) - t[:, :1]
-    aimed = lengths[..., None] * np.stack([np.cos(headings), np.sin(headings)], axis=-1)
-    k = rng.integers(1, max(2, steps // 2) + 1, size=n)
-    back = target - np.cumsum(aimed, axis=1)[np.arange(n), k - 1]
-    back[:, 0] = np.where(side < 0, np.minimum(back[:, 0], wx - WALL_HALF - 0.3),
-                          np.maximum(back[:, 0], wx + WALL_HALF + 0.3))
-    back = np.clip(back, BORDER[0] + 0.5, BORDER[1] - 0.5)
-    return (np.where(bump[:, None], back, start), np.where(bump[:, None, None], aimed, actions), bump)
+            "wall_x": wall_x.astype(np.int16), "door_y": door_y.astype(np.int16), "crossing": crossing}
 
 
 def cache_key(cfg: TrajectoryConfig) -> str:
