@@ -56,6 +56,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import HTML, display
 from ipywidgets import FloatLogSlider, interact
 
 from ebjepa_mini import checks, energy, viz
@@ -187,7 +188,9 @@ print(f"z paths from z=1.0 and z=4.2 end at energies {e_end[0]:.3f} and {e_end[1
 # %% mystnb={"image": {"alt": "Heat-map of the relaxed free energy over the plane at the inverse temperature beta chosen with the slider, with the training points as orange dots; it redraws only with a running kernel."}}
 def show_free_energy(beta=1.0):
     viz.plot_free_energy_beta(energy.free_energy(grid, beta, S.n_latent), y1, y2, beta, data=y_data)
-    plt.show()
+    # an <img> with alt text instead of plt.show(), so the picture keeps a description in the static page
+    display(HTML(viz.figure_img_html(plt.gcf(), f"Heat-map of the relaxed free energy at beta = {beta:.3g} "
+                                     "over the plane, with the training points as orange dots.")))
 
 
 interact(show_free_energy, beta=FloatLogSlider(value=1.0, base=10, min=-2, max=3, step=0.1, description="β"));

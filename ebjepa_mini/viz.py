@@ -282,7 +282,7 @@ SETTING_NAMES = {"none": "no regulariser", "variance": "variance only", "vicreg"
                  "sigreg": "SIGReg", "covariance": "covariance only"}
 
 __all__ += ["SETTING_NAMES", "collapse_dashboard", "compare_collapse", "embedding_pca", "show_views",
-            "figure_png"]
+            "figure_png", "figure_img_html"]
 
 
 def _setting_color(label: str) -> str:
@@ -425,6 +425,17 @@ def figure_png(fig) -> bytes:
     if plt.fignum_exists(getattr(fig, "number", -1)):
         plt.close(fig)
     return buf.getvalue()
+
+
+def figure_img_html(fig, alt: str) -> str:
+    """An ``<img>`` tag (PNG as a data URI) with alt text, for widgets: ipywidgets' ``Image`` cannot
+    carry alt text, an ``HTML`` widget holding this tag can (also in the static book's widget state)."""
+    import base64
+    import html
+
+    data = base64.b64encode(figure_png(fig)).decode("ascii")
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+            'style="width:100%; height:auto">')
 
 
 # ---- Chapter 3: VICReg vs SIGReg on CIFAR-10 ----

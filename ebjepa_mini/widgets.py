@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from .collapse import DEFAULT_WEIGHTS, CollapseExperiment
-from .viz import SETTING_NAMES, collapse_dashboard, figure_png
+from .viz import SETTING_NAMES, collapse_dashboard, figure_img_html
 
 __all__ = ["CollapseLab"]
 
@@ -51,6 +51,15 @@ class CollapseLab(CollapseExperiment):
         return (f"step {self.trainer.step} · effective rank {er:.2f} / {rep.dim} (RankMe) · "
                 f"mean std {rep.mean_std:.3g} · <b>{rep.verdict}</b>")
 
+    def figure_alt(self) -> str:
+        """Alt text of the dashboard image, describing the current state."""
+        rep = self.report()
+        on = [k for k in ("variance", "covariance", "sigreg") if getattr(self.weights, k) > 0]
+        return (f"Collapse Lab dashboard after {self.trainer.step} training steps with "
+                f"{', '.join(on) or 'no regulariser'}: effective rank over training, now "
+                f"{self.metrics['effective_rank'][-1]:.1f} of {rep.dim} ({rep.verdict}); the loss terms; the "
+                f"per-dimension standard deviation and the covariance spectrum of the embeddings.")
+
     # -- widget ------------------------------------------------------------------------------------
     def show(self):
         """Build (once) and return the ipywidgets UI."""
@@ -74,7 +83,9 @@ class CollapseLab(CollapseExperiment):
         from matplotlib.figure import Figure
 
         self._fig = Figure(figsize=(11, 2.9), layout="constrained")   # not pyplot: redrawn from a thread
-        self._image = W.Image(format="png", value=figure_png(self.figure(self._fig)), layout=W.Layout(width="100%"))
+        self._image = W.HTML(figure_img_html(self.figure(self._fig), self.figure_alt()),
+                             layout=W.Layout(width="100%"))
+        self._image.add_class("ebjm-lab-figure")
         self._text = W.HTML(self.readout())
         for k in self._boxes:
             self._boxes[k].observe(lambda ch: self._sync_weights(), names="value")
@@ -98,7 +109,7 @@ class CollapseLab(CollapseExperiment):
 
     def _redraw(self, _=None):
         if self._ui is not None:
-            self._image.value = figure_png(self.figure(self._fig))
+            self._image.value = figure_img_html(self.figure(self._fig), self.figure_alt())
             self._text.value = self.readout()
         return self._stop.is_set()
 
@@ -274,6 +285,18 @@ class PlannerLab:
         fig.suptitle(f"task {self.task} · {self.planner.upper()} · {self.cost} cost", fontsize=10)
         return fig
 
+    def figure_alt(self) -> str:
+        """Alt text of the lab's image, describing the current task, plan and episode."""
+        t = self._task()
+        text = (f"Planner Lab, task {self.task}: two Two Rooms panels, inner wall at x = {int(t['wall_x'][0])} with "
+                f"the door at y = {int(t['door_y'][0])}, goal in green. Left: the rollouts that "
+                f"{self.planner.upper()} ({self.cost} cost) imagined in its last iteration, samples in grey, elites "
+                f"in orange, the mean in red. Right: the executed path")
+        if self.episode is None:
+            return text + " (no episode run yet)."
+        ok = "reaches the goal" if self.episode.success[0] else "fails"
+        return text + f", which {ok}: final distance {self.episode.final_distance[0]:.1f} px."
+
     def readout(self) -> str:
         s = self.settings
         text = (f"task {self.task} · {self.planner} · {self.cost} · τ {s.temperature:g} · N {s.num_samples} · "
@@ -292,7 +315,7 @@ class PlannerLab:
         import ipywidgets as W
         from matplotlib.figure import Figure
 
-        from .viz import figure_png
+        from .viz import figure_img_html
 
         s = self.settings
         self._w = {
@@ -308,7 +331,9 @@ class PlannerLab:
         self._planb = W.Button(description="Plan one step", icon="eye")
         self._runb = W.Button(description="Run episode", icon="play", button_style="success")
         self._fig = Figure(figsize=(8.4, 4.0), layout="constrained")
-        self._image = W.Image(format="png", value=figure_png(self.figure(self._fig)), layout=W.Layout(width="100%"))
+        self._image = W.HTML(figure_img_html(self.figure(self._fig), self.figure_alt()),
+                             layout=W.Layout(width="100%"))
+        self._image.add_class("ebjm-lab-figure")
         self._text = W.HTML(self.readout())
         self._planb.on_click(lambda _: self._act(self.plan_once))
         self._runb.on_click(lambda _: self._act(lambda: (self.plan_once(), self.run_episode())))
@@ -325,14 +350,14 @@ class PlannerLab:
         display(self.show())
 
     def _act(self, fn):
-        from .viz import figure_png
+        from .viz import figure_img_html
 
         try:
             self.set(**{k: w.value for k, w in self._w.items()})
             self._text.value = self.readout() + " · <i>working…</i>"
             self.episode = None if fn == self.plan_once else self.episode
             fn()
-            self._image.value = figure_png(self.figure(self._fig))
+            self._image.value = figure_img_html(self.figure(self._fig), self.figure_alt())
             self._text.value = self.readout()
         except Exception as err:   # show the problem in the widget
             self._text.value = f"<span style='color:#D55E00'>error: {err}</span>"

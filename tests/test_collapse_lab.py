@@ -131,3 +131,16 @@ def test_show_and_readout(lab_runs):
     assert "effective rank" in text
     assert f"{lab.metrics['effective_rank'][-1]:.2f}" in text
     assert lab.report().verdict in text
+
+
+def test_dashboard_image_carries_alt_text_that_follows_the_state(lab_runs):
+    lab = lab_runs["lab"]
+    lab.show()
+    html = lab._image.value
+    assert html.startswith('<img src="data:image/png;base64,') and "ebjm-lab-figure" in lab._image._dom_classes
+    alt = html.split('alt="', 1)[1].split('"', 1)[0]
+    assert f"after {lab.trainer.step} training steps" in alt and lab.report().verdict in alt
+    before = lab.trainer.step
+    lab.start(steps=3).join()
+    lab._redraw()
+    assert f"after {before + 3} training steps" in lab._image.value

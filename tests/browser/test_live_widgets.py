@@ -141,17 +141,17 @@ def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
 
     out = page.locator(".jp-OutputArea-output")
     # the lab's outer VBox: the controls ("Regularisers" ...), the readout and the dashboard image
-    lab = out.locator(".widget-vbox").filter(has_text="Regularisers").filter(has=page.locator(".widget-image")).first
+    lab = out.locator(".widget-vbox").filter(has_text="Regularisers").filter(has=page.locator(".ebjm-lab-figure img")).first
     def widget_ready():
         try:
-            lab.locator(".widget-image").first.wait_for(state="visible", timeout=deadline.ms(90))
+            lab.locator(".ebjm-lab-figure img").first.wait_for(state="visible", timeout=deadline.ms(90))
         except Exception:
             errors = out.filter(has=page.locator("pre")).all_inner_texts()
             raise AssertionError(f"no widget after Run All; text outputs of the cell: {errors[-3:]}") from None
     step("the Collapse Lab widget did not appear", widget_ready)
 
     readout = lab.locator(".widget-html").filter(has_text="effective rank").first
-    image = lab.locator(".widget-image").first
+    image = lab.locator(".ebjm-lab-figure img").first
     before_text = readout.inner_text()
     before_src = image.get_attribute("src")
     assert READOUT_RE.search(before_text), f"unexpected initial readout {before_text!r}"
@@ -219,11 +219,11 @@ def test_planner_lab_runs_an_episode_in_jupyterlab(planner_server, context, scre
 
     open_and_run_all(page, planner_server, PLANNER_NOTEBOOK, deadline, step)
     lab = page.locator(".jp-OutputArea-output .widget-vbox").filter(has_text="Planner").filter(
-        has=page.locator(".widget-image")).first
+        has=page.locator(".ebjm-lab-figure img")).first
     step("the Planner Lab widget did not appear",
-         lambda: lab.locator(".widget-image").first.wait_for(state="visible", timeout=deadline.ms(90)))
+         lambda: lab.locator(".ebjm-lab-figure img").first.wait_for(state="visible", timeout=deadline.ms(90)))
     readout = lab.locator(".widget-html").filter(has_text="task").first
-    image = lab.locator(".widget-image").first
+    image = lab.locator(".ebjm-lab-figure img").first
     before_text, before_src = readout.inner_text(), image.get_attribute("src")
     assert "final distance" not in before_text, f"no episode has run yet: {before_text!r}"
     step("could not switch the planner to CEM", lambda: lab.get_by_role("button", name="cem", exact=True).click())
