@@ -241,10 +241,17 @@ class PlanResult:
     def mean_final_distance(self) -> float:
         return float(self.final_distance.mean())
 
+    @property
+    def stuck_in_start_room(self) -> np.ndarray:
+        """``[E]`` bool: the episode failed and ended on the start's side of the wall (door never used)."""
+        wx = self.tasks["wall_x"]
+        same = tr.same_room(self.paths[:, -1], wx) == tr.same_room(self.tasks["start"], wx)
+        return ~self.success & same
+
     def summary(self) -> dict:
         return {"planner": self.planner, "cost": self.cost, "episodes": int(len(self.success)),
                 "success_rate": round(self.success_rate, 4), "mean_final_distance": round(self.mean_final_distance, 3),
-                "plan_wall_s": round(self.plan_s, 1)}
+                "failures_in_start_room": int(self.stuck_in_start_room.sum()), "plan_wall_s": round(self.plan_s, 1)}
 
 
 @torch.no_grad()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import cem, clip_norm, evaluate, mppi, oracle_cost_fn, planning_energy
+from ebjepa_mini.planning import PlanResult, cem, clip_norm, evaluate, mppi, oracle_cost_fn, planning_energy
 from ebjepa_mini.presets import PlanSettings
 
 TARGET = torch.tensor([[1.0, -0.5], [0.3, 0.8], [-1.2, 0.1], [0.0, 2.0]])   # [H=4, A=2]
@@ -132,3 +132,15 @@ def test_planning_with_true_dynamics_reaches_the_goal_through_the_door(method):
         mean = mppi(cost, temperature=5.0, **kw) if method == "mppi" else cem(cost, **kw)
         _, _, _, _, info = env.step(mean[0].numpy())
     assert info["success"], info
+
+
+def test_stuck_in_start_room_counts_failures_on_the_start_side():
+    tasks = {"wall_x": np.array([32, 32, 32]), "door_y": np.array([20, 20, 20]),
+             "start": np.array([[10.0, 50.0], [10.0, 50.0], [10.0, 50.0]]),
+             "goal": np.array([[50.0, 50.0], [50.0, 50.0], [50.0, 50.0]])}
+    ends = np.array([[29.0, 50.0], [49.0, 48.0], [40.0, 30.0]])     # stuck at the wall, success, other room
+    paths = np.stack([tasks["start"], ends], 1)
+    final = np.linalg.norm(ends - tasks["goal"], axis=1)
+    res = PlanResult("mppi", "cumulative", final < tr.SUCCESS_RADIUS, final, paths, tasks, 0.0)
+    np.testing.assert_array_equal(res.stuck_in_start_room, [True, False, False])
+    assert res.summary()["failures_in_start_room"] == 1
