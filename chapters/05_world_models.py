@@ -276,20 +276,11 @@ for k in (1, 8, 20, 40):
 # %% mystnb={"image": {"alt": "Bar chart of planning success rate for world models trained with the full loss and with one loss term removed (variance, covariance, time similarity or inverse dynamics): this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
 stored = stored_results("world*_cpu.json")
 PAPER_ABLATION = {"full": 0.97, "no std (α=0)": 0.47, "no cov (β=0)": 0.46, "no sim (δ=0)": 0.61, "no idm (ω=0)": 0.01}
-ours = {}
-for label, fname in [("full", "world_cpu"), ("no std (α=0)", "world_no-std_cpu"),
-                     ("no cov (β=0)", "world_no-cov_cpu"), ("no sim (δ=0)", "world_no-sim_cpu"),
-                     ("no idm (ω=0)", "world_no-idm_cpu")]:
-    rec = stored.get(fname)
-    if rec is not None:
-        ours[label] = rec["success_rate"]
-        print(f"{label:14s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
-              f"{rec['mean_final_distance']:.1f} px (paper {PAPER_ABLATION[label]:.0%}); {rec['hardware']}, {rec['date'][:10]}")
-if ours:
-    fig = viz.plot_success_bars(ours, PAPER_ABLATION, title="regulariser ablation: planning success (cpu preset)")
+rows = [("full", "world_cpu"), ("no std (α=0)", "world_no-std_cpu"), ("no cov (β=0)", "world_no-cov_cpu"),
+        ("no sim (δ=0)", "world_no-sim_cpu"), ("no idm (ω=0)", "world_no-idm_cpu")]
+fig = viz.plot_stored_success(stored, rows, PAPER_ABLATION, title="regulariser ablation: planning success (cpu preset)")
+if fig is not None:
     plt.show()
-else:
-    print("no stored ablation runs; run `python -m ebjepa_mini.bench world --preset cpu --ablation idm --save` etc.")
 
 # %% [markdown]
 # *Figure: planning success of world models trained with one term of eq. 13 removed (solid),

@@ -266,21 +266,11 @@ lab
 # %% mystnb={"image": {"alt": "Bar chart of planning success rate for MPPI with the cumulative cost, CEM with the cumulative cost and MPPI with the last-state cost, all on the same world model: this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
 stored = stored_results("world*_cpu.json")
 PAPER_PLANNERS = {"MPPI, cumulative": 0.97, "CEM, cumulative": 0.96, "MPPI, last state": 0.89}
-ours = {}
-for label, fname in [("MPPI, cumulative", "world_cpu"), ("CEM, cumulative", "world_cem_cpu"),
-                     ("MPPI, last state", "world_last_cpu"), ("MPPI, true physics", "world_oracle_cpu")]:
-    rec = stored.get(fname)
-    if rec is not None:
-        ours[label] = rec["success_rate"]
-        paper = f"paper {PAPER_PLANNERS[label]:.0%}" if label in PAPER_PLANNERS else "not in the paper"
-        print(f"{label:18s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
-              f"{rec['mean_final_distance']:.1f} px, planning {rec['plan_wall_s']:.0f} s "
-              f"({paper}); {rec['hardware']}, {rec['date'][:10]}")
-if ours:
-    fig = viz.plot_success_bars(ours, PAPER_PLANNERS, title="planners on the same world model (cpu preset)")
+rows = [("MPPI, cumulative", "world_cpu"), ("CEM, cumulative", "world_cem_cpu"),
+        ("MPPI, last state", "world_last_cpu"), ("MPPI, true physics", "world_oracle_cpu")]
+fig = viz.plot_stored_success(stored, rows, PAPER_PLANNERS, title="planners on the same world model (cpu preset)")
+if fig is not None:
     plt.show()
-else:
-    print("no stored planner runs; run the benchmark command above with --save")
 
 # %% [markdown]
 # *Figure: success rates of three planner configurations on the same world model and of MPPI

@@ -752,7 +752,7 @@ def plot_video_training(runs: dict, terms=("pred", "variance", "covariance")):
 # Rooms are drawn in pixel coordinates (x = column, y = row, y pointing down as in the image).
 
 __all__ += ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_episodes",
-            "plot_mppi_iterations", "draw_plan_iteration", "plot_success_bars", "PLAN_COLORS"]
+            "plot_mppi_iterations", "draw_plan_iteration", "plot_success_bars", "plot_stored_success", "PLAN_COLORS"]
 
 #: Colours of chapters 5–6: executed path, planned rollouts, elites, plan mean, goal.
 PLAN_COLORS = {"path": "#0072B2", "samples": "#999999", "elites": "#E69F00", "mean": "#D55E00",
@@ -921,6 +921,34 @@ def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, ite
         ax.plot(*_np.asarray(start), "o", color=PLAN_COLORS["path"], ms=5)
     fig.suptitle("imagined rollouts (probe-decoded): samples grey, elites orange, updated mean red", fontsize=9)
     return fig
+
+
+def plot_stored_success(stored: dict, rows, paper: dict, title: str):
+    """Stored ``bench world`` records next to the paper: one printed line per record, then
+    :func:`plot_success_bars`.
+
+    Args:
+        stored: ``{file stem: record}`` from :func:`ebjepa_mini.bench.stored_results`.
+        rows: ``[(label, file stem), ...]`` in the order of the bars.
+        paper: ``{label: success rate}`` from the paper (labels it lacks print "not in the paper").
+
+    Returns:
+        The figure, or ``None`` when none of the records is stored.
+    """
+    ours = {}
+    for label, stem in rows:
+        rec = stored.get(stem)
+        if rec is None:
+            continue
+        ours[label] = rec["success_rate"]
+        ref = f"paper {paper[label]:.0%}" if label in paper else "not in the paper"
+        print(f"{label:18s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
+              f"{rec['mean_final_distance']:.1f} px, planning {rec['plan_wall_s']:.0f} s ({ref}); "
+              f"{rec['hardware']}, {rec['date'][:10]}")
+    if not ours:
+        print(f"no stored runs among {[stem for _, stem in rows]} (python -m ebjepa_mini.bench world ... --save)")
+        return None
+    return plot_success_bars(ours, paper, title=title)
 
 
 def plot_success_bars(ours: dict, paper: dict | None = None, title: str | None = None, ax=None):
