@@ -70,6 +70,24 @@ def log_tail(server, n: int = 3000) -> str:
         return "(no log)"
 
 
+def stepper(title: str, page, shot: str, server):
+    """``step(what, fn)``: run ``fn``; on any failure save a screenshot and raise a :class:`LiveFailure`
+    that says which step failed, with the error and the tail of the JupyterLab log."""
+    def step(what: str, fn):
+        try:
+            return fn()
+        except LiveFailure:
+            raise
+        except Exception as err:  # Playwright timeouts, failed checks, the deadline
+            try:
+                page.screenshot(path=shot, full_page=True)
+            except Exception:
+                pass
+            raise LiveFailure(f"{title}: {what} (screenshot {shot}).\n{type(err).__name__}: {str(err)[:500]}\n"
+                              f"--- jupyter lab log (tail) ---\n{log_tail(server)}") from err
+    return step
+
+
 def open_and_run_all(page, server, notebook: str, deadline: "Deadline", step) -> None:
     """Open ``notebook`` in JupyterLab, wait for a settled kernel, then Run > Run All Cells."""
     base, token = server["base"], server["token"]
@@ -120,22 +138,7 @@ def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
     page.set_default_timeout(30_000)
     shot = str(screenshot_dir / "live_collapse_lab.png")
 
-    def fail(step: str, err: Exception | None = None):
-        try:
-            page.screenshot(path=shot, full_page=True)
-        except Exception:
-            pass
-        raise LiveFailure(f"live Collapse Lab: {step} (screenshot {shot}).\n"
-                             f"{type(err).__name__ + ': ' + str(err)[:500] if err else ''}\n"
-                             f"--- jupyter lab log (tail) ---\n{log_tail(lab_server)}") from err
-
-    def step(what: str, fn):
-        try:
-            return fn()
-        except LiveFailure:
-            raise
-        except Exception as err:  # Playwright timeouts, failed checks, the deadline
-            fail(what, err)
+    step = stepper("live Collapse Lab", page, shot, lab_server)
 
     open_and_run_all(page, lab_server, NOTEBOOK, deadline, step)
 
@@ -206,16 +209,7 @@ def test_planner_lab_runs_an_episode_in_jupyterlab(planner_server, context, scre
     page.set_default_timeout(30_000)
     shot = str(screenshot_dir / "live_planner_lab.png")
 
-    def step(what: str, fn):
-        try:
-            return fn()
-        except Exception as err:
-            try:
-                page.screenshot(path=shot, full_page=True)
-            except Exception:
-                pass
-            raise LiveFailure(f"live Planner Lab: {what} (screenshot {shot}).\n{type(err).__name__}: "
-                              f"{str(err)[:500]}\n--- jupyter lab log (tail) ---\n{log_tail(planner_server)}") from err
+    step = stepper("live Planner Lab", page, shot, planner_server)
 
     open_and_run_all(page, planner_server, PLANNER_NOTEBOOK, deadline, step)
     lab = page.locator(".jp-OutputArea-output .widget-vbox").filter(has_text="Planner").filter(
