@@ -102,3 +102,12 @@ def test_bench_world_loads_the_checkpoint_and_prints_the_summary_last(capsys, tm
         bench.main(["world", "--preset", "ci", "--checkpoint", str(tmp_path / "missing.pt")])
     with pytest.raises(SystemExit):
         bench.main(["world", "--preset", "ci", "--planner", "gradient"])
+
+
+def test_bench_world_oracle_refuses_model_options(capsys):
+    from ebjepa_mini import bench
+
+    for extra in (["--checkpoint", str(PRETRAINED)], ["--ablation", "idm"], ["--save-model", "m.pt"]):
+        with pytest.raises(SystemExit):
+            bench.main(["world", "--preset", "ci", "--oracle", *extra])
+        assert "--oracle uses no world model" in capsys.readouterr().err
