@@ -40,7 +40,7 @@
 # | preset | what runs | time |
 # |---|---|---|
 # | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | about 20 s on 2 CPU cores |
-# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | a few minutes on 2 CPU cores (see § 6.5 for the measured planning time) |
+# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | about 8 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
 
 # %% tags=["colab-setup"]
