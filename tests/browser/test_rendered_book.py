@@ -171,7 +171,7 @@ def check_beta_slider(page) -> list[str]:
 def check_collapse_lab(page) -> list[str]:
     """Chapter 2: the Collapse Lab from embedded state: controls, readout and a PNG dashboard."""
     problems = []
-    lab = page.locator(".widget-vbox").filter(has_text="Regularisers").filter(has=page.locator(".widget-image")).first
+    lab = page.locator(".widget-vbox").filter(has_text="Regularisers").filter(has=page.locator(".ebjm-lab-figure img")).first
     if lab.count() == 0:
         return ["chapter 2: no Collapse Lab widget (a VBox with 'Regularisers' and an image) rendered"]
     if not lab.get_by_text("Regularisers").first.is_visible():
@@ -190,7 +190,7 @@ def check_collapse_lab(page) -> list[str]:
         problems.append("chapter 2: the Collapse Lab readout ('step N · effective rank ...') is missing")
     elif not re.search(r"effective rank \d", text):
         problems.append(f"chapter 2: the Collapse Lab readout shows no number for the effective rank: {text!r}")
-    img = lab.locator(".widget-image")
+    img = lab.locator(".ebjm-lab-figure img")
     info = img.first.evaluate("""async i => {
         const r = await fetch(i.src); const b = new Uint8Array(await r.arrayBuffer());
         return {w: i.naturalWidth, png: b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4E && b[3] === 0x47,
@@ -198,6 +198,8 @@ def check_collapse_lab(page) -> list[str]:
     }""") if img.count() else None
     if not info or not info["png"] or info["w"] == 0 or not info["visible"]:
         problems.append(f"chapter 2: the Collapse Lab dashboard image is not a visible, loaded PNG ({info})")
+    elif "Collapse Lab dashboard" not in (img.first.get_attribute("alt") or ""):
+        problems.append("chapter 2: the Collapse Lab dashboard image has no alt text describing it")
     return problems
 
 
@@ -205,7 +207,7 @@ def check_planner_lab(page) -> list[str]:
     """Chapter 6: the Planner Lab from embedded state: planner controls, readout of the executed
     episode and a loaded PNG of the rollouts and path."""
     problems = []
-    lab = page.locator(".widget-vbox").filter(has_text="Planner").filter(has=page.locator(".widget-image")).first
+    lab = page.locator(".widget-vbox").filter(has_text="Planner").filter(has=page.locator(".ebjm-lab-figure img")).first
     if lab.count() == 0:
         return ["chapter 6: no Planner Lab widget (a VBox with 'Planner' and an image) rendered"]
     for label in ("Plan one step", "Run episode"):
@@ -217,9 +219,11 @@ def check_planner_lab(page) -> list[str]:
     text = lab.locator(".widget-html").filter(has_text="task").first.inner_text() if lab.count() else ""
     if not re.search(r"(success|failure): final distance [0-9.]+ px", text):
         problems.append(f"chapter 6: the Planner Lab readout does not report the executed episode: {text!r}")
-    img = lab.locator(".widget-image")
+    img = lab.locator(".ebjm-lab-figure img")
     if img.count() == 0 or img.first.evaluate("i => i.naturalWidth") == 0:
         problems.append("chapter 6: the Planner Lab figure (PNG) did not load")
+    elif "Planner Lab" not in (img.first.get_attribute("alt") or ""):
+        problems.append("chapter 6: the Planner Lab figure has no alt text describing it")
     return problems
 
 
