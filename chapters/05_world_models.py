@@ -296,7 +296,7 @@ for label, stem in rows:
     rec = stored.get(stem)
     if rec is not None and rec.get("final_losses"):
         f = rec["final_losses"]
-        probe_px = (f["probe"] * np.mean(tr.POS_STD) ** 2) ** 0.5 if "probe" in f else float("nan")
+        probe_px = tr.probe_error_px(f["probe"]) if "probe" in f else float("nan")
         print(f"{label:14s} variance hinge {f['std']:.3f} · covariance {f['cov']:.3f} · "
               f"probe error ≈ {probe_px:.1f} px per coordinate · planning success {rec['success_rate']:.0%}")
 

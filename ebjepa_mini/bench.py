@@ -170,6 +170,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     n = episodes or p.plan.episodes
     tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
     res = evaluate(None if oracle else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed, oracle=oracle)
+    summary = res.summary()    # planner, cost, episodes, success_rate, mean_final_distance, failures, plan time
     hist = {} if oracle else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
     if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
@@ -177,7 +178,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                 "size_bytes": Path(save_model).stat().st_size, **run.metrics,
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "torch": torch.__version__,
                 "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
-                "final_losses": final, "evaluation": {**res.summary(), "tasks": f"sample_tasks({n}, seed={1000 + seed})",
+                "final_losses": final, "evaluation": {**summary, "tasks": f"sample_tasks({n}, seed={1000 + seed})",
                                                       "plan_settings": asdict(p.plan)}}
         card_path = Path(save_model).with_suffix(".json")
         tmp = card_path.with_suffix(".json.tmp")
@@ -185,15 +186,11 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         os.replace(tmp, card_path)
     return {"benchmark": "world", "preset": p.name, "model": source, "ablation": ablation or "none",
             "world_settings": None if oracle else asdict(run.settings), "plan_settings": asdict(p.plan),
-            "final_losses": final,
-            "success_rate": round(res.success_rate, 4), "episodes": n,
-            "mean_final_distance": round(res.mean_final_distance, 3),
-            "failures_in_start_room": int(res.stuck_in_start_room.sum()), "train_wall_s": round(train_s, 1),
-            "plan_wall_s": round(res.plan_s, 1), "planner": planner, "cost": cost,
+            "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
             "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + ("-oracle" if oracle else ""),
-                         "success_rate": round(res.success_rate, 4),
-                         "mean_final_distance": round(res.mean_final_distance, 3),
-                         "train_s": round(train_s, 1), "plan_s": round(res.plan_s, 1)}],
+                         "success_rate": summary["success_rate"],
+                         "mean_final_distance": summary["mean_final_distance"],
+                         "train_s": round(train_s, 1), "plan_s": summary["plan_wall_s"]}],
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 

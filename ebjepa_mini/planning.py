@@ -202,7 +202,7 @@ def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative") -> Calla
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
     pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
-    goal_n = torch.as_tensor(tr.normalize_pos(np.asarray(goal, dtype=np.float64).reshape(-1, 2))).float()
+    goal_n = tr.normalize_pos(np.asarray(goal, dtype=np.float64).reshape(-1, 2))
     wall_x, door_y = np.broadcast_to(wall_x, len(pos)), np.broadcast_to(door_y, len(pos))
 
     def cost_fn(actions: torch.Tensor) -> torch.Tensor:
@@ -213,7 +213,7 @@ def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative") -> Calla
         path = [np.repeat(pos, n, 0)]
         for t in range(h):
             path.append(tr.move(path[-1], a[:, :, t].reshape(e * n, 2), wx, dy))
-        z = torch.as_tensor(tr.normalize_pos(np.stack(path, 1))).float().reshape(e, n, h + 1, 2)
+        z = tr.normalize_pos(np.stack(path, 1)).reshape(e, n, h + 1, 2)
         costs = planning_energy(z, goal_n.unsqueeze(1), cost)
         return costs if batched else costs[0]
 

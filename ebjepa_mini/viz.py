@@ -815,7 +815,7 @@ def plot_world_training(history: dict, weights=None, title: str | None = None):
     axes[0].legend(fontsize=7.5)
     if "probe" in history:
         from .data import two_rooms as tr
-        px = _np.sqrt(_np.asarray(history["probe"], float)) * float(_np.mean(tr.POS_STD))
+        px = tr.probe_error_px(history["probe"])
         axes[1].semilogy(steps, _smooth(px), color=PLAN_COLORS["path"])
         axes[1].set(xlabel="step", ylabel="RMS error (pixels)",
                     title="position probe on detached latents")

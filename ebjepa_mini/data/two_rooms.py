@@ -30,7 +30,7 @@ import torch
 __all__ = ["SIZE", "SIGMA", "SUCCESS_RADIUS", "MAX_ACTION", "WALL_X_RANGE", "DOOR_Y_RANGE",
            "move", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "same_room",
            "TwoRoomsEnv", "TrajectoryConfig", "generate_trajectories", "load_or_generate",
-           "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos"]
+           "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos", "probe_error_px"]
 
 SIZE = 65                     # canvas side (pixels)
 BORDER = (4.0, 60.0)          # border wall lines
@@ -182,6 +182,12 @@ def denormalize_pos(pos_n):
     """Inverse of :func:`normalize_pos`."""
     pos_n = torch.as_tensor(pos_n, dtype=torch.float32)
     return pos_n * torch.tensor(POS_STD, device=pos_n.device) + torch.tensor(POS_MEAN, device=pos_n.device)
+
+
+def probe_error_px(mse):
+    """A position probe's MSE in normalised coordinates -> its RMS error per coordinate in pixels
+    (spec §4.6: multiply by mean(std)², then take the root)."""
+    return np.sqrt(np.asarray(mse, dtype=np.float64)) * float(np.mean(POS_STD))
 
 
 def sample_layouts(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
