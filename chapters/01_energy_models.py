@@ -39,9 +39,9 @@
 #
 # | preset | sizes (points / grid / latent values / training steps) | time |
 # |---|---|---|
-# | `ci` | 120 / 41×41 / 36 / 150 | about 20 s |
-# | `cpu` | 200 / 61×61 / 48 / 300 | about 25 s |
-# | `gpu` | 400 / 101×101 / 96 / 600 | about 30 s |
+# | `ci` | 120 / 41×41 / 36 / 150 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `cpu` | 200 / 61×61 / 48 / 300 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `gpu` | 400 / 101×101 / 96 / 600 | seconds (not measured) |
 
 # %% tags=["colab-setup"]
 import sys, subprocess

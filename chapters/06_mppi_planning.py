@@ -39,8 +39,8 @@
 #
 # | preset | what runs | time |
 # |---|---|---|
-# | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | about 20 s on 2 CPU cores |
-# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | about 8 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 8 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
 
 # %% tags=["colab-setup"]
