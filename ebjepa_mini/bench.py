@@ -184,7 +184,9 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         tmp = card_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(card, indent=1) + "\n")
         os.replace(tmp, card_path)
-    return {"benchmark": "world", "preset": p.name, "model": source, "ablation": ablation or "none",
+    trained_by = None if oracle else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
+    return {"benchmark": "world", "preset": p.name, "model": source, "model_trained_by": trained_by or None,
+            "ablation": ablation or "none",
             "world_settings": None if oracle else asdict(run.settings), "plan_settings": asdict(p.plan),
             "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
             "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + ("-oracle" if oracle else ""),

@@ -171,7 +171,8 @@ class PlanSettings:
     num_elites: int = 20         # Q
     noise_std: float = 2.0       # σ, initial sampling std
     temperature: float = 0.5     # τ of the MPPI weights exp(-(S_i - S_min) / τ)
-    max_norm: float = 2.45       # planned steps are clipped to this length
+    max_norm: float = 3.46       # planned steps are clipped to this length: 2.45·√2, the diagonal of the
+                                 # env's declared action box [-2.45, 2.45]² (the reference MPPI does not clip)
     warm_start: bool = True      # start each plan from the previous one, shifted
 
 

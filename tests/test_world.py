@@ -98,6 +98,8 @@ def test_bench_world_loads_the_checkpoint_and_prints_the_summary_last(capsys, tm
     assert summary["planner"] == "cem" and summary["episodes"] == 2 and 0 <= summary["success_rate"] <= 1
     record = json.loads((tmp_path / "w.json").read_text())
     assert record["hardware"] and record["command"].startswith("python -m ebjepa_mini.bench world")
+    # a loaded model's record says which command trained it
+    assert record["model_trained_by"]["command"].startswith("python -m ebjepa_mini.bench world")
     with pytest.raises(SystemExit):
         bench.main(["world", "--preset", "ci", "--checkpoint", str(tmp_path / "missing.pt")])
     with pytest.raises(SystemExit):
