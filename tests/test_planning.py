@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import PlanResult, cem, clip_norm, evaluate, mppi, oracle_cost_fn, planning_energy
+from ebjepa_mini.planning import (PlanResult, cem, clip_norm, evaluate, latent_cost_fn, mppi, oracle_cost_fn,
+                                  planning_energy)
 from ebjepa_mini.presets import PlanSettings
 
 TARGET = torch.tensor([[1.0, -0.5], [0.3, 0.8], [-1.2, 0.1], [0.0, 2.0]])   # [H=4, A=2]
@@ -87,6 +88,27 @@ def test_clip_norm_and_planning_energy():
     assert planning_energy(z, goal, "last").tolist() == [1.0, 0.0]
     with pytest.raises(ValueError, match="cost"):
         planning_energy(z, goal, "mean")
+
+
+@pytest.mark.parametrize("cost", ["cumulative", "last"])
+def test_latent_cost_is_eq14_on_the_model_rollout(cost):
+    # the cost_fn scores the rollout step by step; it must give exactly planning_energy(model.rollout(...))
+    from ebjepa_mini.presets import get_preset
+    from ebjepa_mini.world import build_model
+
+    torch.manual_seed(0)
+    model = build_model(get_preset("ci").world).eval()
+    e, n, h, d = 3, 5, 7, model.latent_dim
+    z0, zg = torch.randn(e, d), torch.randn(e, d)
+    actions = torch.randn(e, n, h, 2)
+    with torch.no_grad():
+        got = latent_cost_fn(model, z0, zg, cost)(actions)
+        z = model.rollout(z0.repeat_interleave(n, 0), actions.reshape(e * n, h, 2)).reshape(e, n, h + 1, d)
+        want = planning_energy(z, zg.unsqueeze(1), cost)
+        one = latent_cost_fn(model, z0[1], zg[1], cost)(actions[1])
+    assert got.shape == (e, n) and one.shape == (n,)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    torch.testing.assert_close(one, want[1], rtol=1e-6, atol=0)   # another batch size: rounding may differ
 
 
 def test_oracle_cost_follows_the_true_physics():
