@@ -167,7 +167,8 @@ def _total(d: torch.Tensor, cost: str) -> torch.Tensor:
 def latent_cost_fn(model, z0: torch.Tensor, z_goal: torch.Tensor, cost: str = "cumulative",
                    device="cpu") -> Callable[[torch.Tensor], torch.Tensor]:
     """The ``cost_fn`` that :func:`mppi` / :func:`cem` minimise: roll the world model out from ``z0``
-    under the sampled actions and score the imagined latents with :func:`planning_energy`.
+    under the sampled actions and score the imagined latents with eq. 14, step by step
+    (:func:`latent_distance` per step; the same numbers as :func:`planning_energy` on the stacked rollout).
 
     Args:
         model: a world model with ``predict(z [M, D], a [M, A]) -> [M, D]`` (one step of its rollout).
