@@ -31,7 +31,8 @@
 # 2. explain why the predictor needs the action as input and a memory of the state, and write
 #    the autoregressive latent rollout (paper eqs. 4, 9);
 # 3. write the world-model loss of paper eq. 13 term by term and say what each term prevents;
-# 4. check a model's imagination against reality by decoding latent rollouts with a probe;
+# 4. check a model's imagination against reality by decoding latent rollouts with a probe, and
+#    test with a linear read-out what the latent knows about the scene;
 # 5. read the regulariser ablation (the paper's Table 4, right) at this book's scale.
 #
 # **Runtime** (the sizes are in `preset.world`; the chapter loads the committed pretrained model
@@ -61,8 +62,9 @@ from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.nets import count_parameters
-from ebjepa_mini.world import (WorldWeights, file_sha256, load_world_model, pretrained_path, train_world_model,
-                               world_model_loss, WorldData)
+from ebjepa_mini.planning import waypoint_actions
+from ebjepa_mini.world import (LAYOUT_TARGETS, WorldWeights, build_model, file_sha256, layout_probe, load_world_model,
+                               pretrained_path, train_world_model, world_model_loss, WorldData)
 
 viz.use_book_style()
 S = preset.world
@@ -259,13 +261,75 @@ for k in (1, 8, 20, 40):
 # :::{admonition} What you should see
 # For the first few steps the imagined path sits on the real one; the error starts near the
 # probe's own error (about a pixel) and grows with every predictor call, to a few pixels after 8
-# calls (the rollout length the model was trained with) and more than 10 px after 40. Where a
-# real path stops at a wall, the imagined one may slide on or through it: the small model has
-# seen few blocked steps. This growth is why a planner replans after every few steps, and the
-# wall errors are the main reason for the planning failures of chapter 6.
+# calls (the rollout length the model was trained with) and more than 10 px after 40. This growth
+# is why a planner replans after every few steps. Where a real path stops at a wall, the imagined
+# one may slide on or through it; the next section shows why.
 # :::
 #
-# ## 5.6 Which terms matter? The regulariser ablation
+# ## 5.6 What the latent knows, and what it threw away
+#
+# The predictor sees nothing but the latent and the action. To know that a step towards the inner
+# wall is blocked, or that it passes through the door, the latent must hold where the wall and
+# the door are. Does it? Ask a linear read-out ({func}`~ebjepa_mini.world.layout_probe`): encode
+# frames of random layouts with the dot anywhere, fit a ridge regression from the latents to the
+# dot's position, the wall's $x$ and the door's $y$, and score it on held-out frames against the
+# best constant guess. Do the same with an *untrained* encoder of the same shape.
+
+# %% mystnb={"image": {"alt": "Grouped bar chart of how much of four quantities a linear read-out recovers from the latent (1 = perfect, 0 = no better than a constant guess): dot x, dot y, wall x and door y, for an untrained encoder and for the trained world model. The trained model recovers the dot almost perfectly but the wall and door not at all; the untrained encoder recovers part of the wall position."}}
+torch.manual_seed(0)
+untrained = build_model(pre.settings)
+probes = {"untrained encoder": layout_probe(untrained), "trained world model": layout_probe(m)}
+for label, pr in probes.items():
+    print(f"{label:20s} " + " · ".join(f"{t} {e:.1f} px (guess {b:.1f})"
+                                       for t, e, b in zip(LAYOUT_TARGETS, pr.mae, pr.baseline_mae)))
+fig = viz.plot_probe_kept(probes, LAYOUT_TARGETS, title="what a linear read-out finds in the latent")
+plt.show()
+
+# %% [markdown]
+# *Figure: the share of each quantity a linear read-out recovers from the latent (1 = perfect,
+# 0 = no better than always guessing the average), labels give the read-out's mean error. Grey:
+# an untrained encoder of the same shape; blue: the trained world model.*
+#
+# What that costs: push the dot straight at the goal, which lies in the other room, and compare
+# the imagined path with the real one. In reality the dot stops at the wall unless the door
+# happens to lie on the straight line.
+
+# %% mystnb={"image": {"alt": "Three Two Rooms tasks in which the dot is pushed straight towards a goal in the other room: the real path (black) stops at the inner wall while the imagined path (dashed red) walks on through the wall into the other room."}}
+tasks = tr.sample_tasks(40, seed=7)
+push = waypoint_actions(tasks["start"], tasks["goal"][:, None], speed=1.5, horizon=H)   # straight at the goal
+real = [tasks["start"].astype(np.float64)]
+for t in range(H):
+    real.append(tr.move(real[-1], push[:, t].numpy().astype(np.float64), tasks["wall_x"], tasks["door_y"]))
+real = np.stack(real, 1)                                                                   # [40, H+1, 2]
+with torch.no_grad():
+    imagined = m.positions(m.rollout(m.encode(tr.normalize_obs(tr.render(tasks["start"], tasks["wall_x"], tasks["door_y"]))),
+                                     push)).numpy()
+blocked = tr.same_room(real[:, -1], tasks["wall_x"]) == tr.same_room(tasks["start"], tasks["wall_x"])
+through = blocked & (tr.same_room(imagined[:, -1], tasks["wall_x"]) != tr.same_room(tasks["start"], tasks["wall_x"]))
+print(f"{blocked.sum()} of {len(blocked)} pushes are stopped by the wall; the model imagines {through.sum()} of them "
+      f"ending in the other room")
+show = list(np.flatnonzero(through)[:3]) or list(np.flatnonzero(blocked)[:3])
+fig = viz.plot_rollout_check(real[show], imagined[show], tasks["wall_x"][show], tasks["door_y"][show], n=len(show),
+                             names=[f"task {i}" for i in show])
+plt.show()
+
+# %% [markdown]
+# *Figure: the dot pushed straight at a goal in the other room: the real path (black) stops at
+# the wall, the imagined one (dashed red) does not.*
+#
+# :::{admonition} What you should see
+# The trained latent holds the dot to about half a pixel but the wall and the door no better than
+# a constant guess, while the untrained encoder of the same shape still carries part of the wall's
+# position: training *threw the layout away*. Nothing in eq. 13 asks to keep it. The layout never
+# changes within a clip, so it helps to predict the next latent only in the few steps that touch
+# the inner wall, and the regularisers are satisfied by features of the dot alone. At this book's
+# budget (2,000 steps of 64 clips, against 3,120 steps of 384 in the paper) the encoder keeps the
+# dot and loses the layout. A model that does not know where the door is cannot tell a blocked
+# push from a passage; most pushes at the wall then end in the other room. Chapter 6 measures what
+# this does to planning.
+# :::
+#
+# ## 5.7 Which terms matter? The regulariser ablation
 #
 # The paper removes one term of eq. 13 at a time and measures *planning* success (Table 4,
 # right): without variance 47%, without covariance 46%, without temporal similarity 61%, without
@@ -289,7 +353,9 @@ if fig is not None:
 #
 # Success alone does not say *why* a model plans badly. The stored runs also keep the last training
 # losses: the variance hinge (1 means every latent dimension has collapsed to a constant) and the
-# position probe's error, which says how much of the dot's position the latent still holds.
+# position probe's error, which says how much of the dot's position the latent still holds. Newer
+# runs also store the linear read-out of § 5.6 (`kept_*`: the share of the dot's position, the
+# wall's $x$ and the door's $y$ recovered from the latent).
 
 # %%
 for label, stem in rows:
@@ -297,20 +363,29 @@ for label, stem in rows:
     if rec is not None and rec.get("final_losses"):
         f = rec["final_losses"]
         probe_px = tr.probe_error_px(f["probe"]) if "probe" in f else float("nan")
+        d = rec["results"][0]
+        kept = (f" · read-out keeps dot {d['kept_dot']:.2f}, wall {d['kept_wall']:.2f}, door {d['kept_door']:.2f}"
+                if "kept_dot" in d else "")
         print(f"{label:14s} variance hinge {f['std']:.3f} · covariance {f['cov']:.3f} · "
-              f"probe error ≈ {probe_px:.1f} px per coordinate · planning success {rec['success_rate']:.0%}")
+              f"probe error ≈ {probe_px:.1f} px per coordinate{kept} · planning success {rec['success_rate']:.0%}")
 
 # %% [markdown]
 # :::{admonition} What you should see
 # How each ablation fails matches its term. Without the **variance** term nothing stops the
 # encoder from mapping every frame to the same point: the hinge ends near 1, the probe cannot find
-# the dot, every plan has the same energy and the planner wanders. Without **covariance** the
+# the dot, every plan has the same energy and the planner wanders. What such a latent still holds
+# is the *layout*: it never changes within a clip, so temporal similarity does not charge for it,
+# while the moving dot is charged at every step (the read-out finds the wall and half of the door,
+# but not the dot). Without **covariance** the
 # latent keeps the position (the probe may even do better: two dimensions suffice to hold it) but
 # spends its other dimensions on copies of it, and the distances that rank plans get worse.
 # Without the **IDM** nothing ties the latent to what the actions change: the probe's error grows
 # several-fold and planning drops far below the full model. **Temporal similarity** matters least
-# here. Compare the *order* with the paper's rather than the values: at this book's scale each bar
-# is one training seed on 100 tasks, so differences under about ten points are noise, and where
+# here. The read-out adds a twist: the models trained without temporal similarity or without the
+# IDM keep much more of the wall's position than the full model, yet none that still holds the dot
+# keeps the door, and none plans clearly better. Compare the *order* with the paper's rather than
+# the values: at this book's scale each bar is one training seed on 100 tasks, so differences
+# under about ten points are noise, and where
 # the paper's model without variance still planned half the time, this book's small model
 # collapses completely.
 # :::

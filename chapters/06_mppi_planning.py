@@ -61,7 +61,8 @@ import torch
 from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import cem, evaluate, latent_cost_fn, mppi, oracle_cost_fn, planning_energy
+from ebjepa_mini.planning import (cem, door_and_wall_plans, energy_breakdown, evaluate, latent_cost_fn, mppi,
+                                  oracle_cost_fn, planning_energy, waypoint_actions)
 from ebjepa_mini.widgets import PlannerLab
 from ebjepa_mini.world import load_world_model
 
@@ -297,21 +298,55 @@ for fname in ("world_cpu", "world_oracle_cpu"):
               f"{rec['failures_in_start_room']} of them in the start room")
 
 # %% [markdown]
+# The true-physics bar splits the gap to the paper in two: between the learned model and the true
+# physics lies the **model's** share, above the true-physics bar the **search's** (or the
+# energy's). Which one? Ask each energy directly which of two plans it prefers. For every task
+# build two plans by hand at the step cap ({func}`~ebjepa_mini.planning.door_and_wall_plans`):
+# *door*, through the door and on to the goal; *wall*, straight to the wall at the goal's height,
+# and stay there. Then score both with eq. 14 three ways
+# ({func}`~ebjepa_mini.planning.energy_breakdown`): on the true positions (the oracle's energy),
+# with the world model's encoder applied to the *true* frames (what the planner would see with a
+# perfect predictor), and with the world model's imagined rollout (what the planner sees).
+
+# %% mystnb={"image": {"alt": "Three scatter plots, one per way of scoring eq. 14: on the true positions, with the encoder on the true frames, and with the world model's imagined rollout. Each point is a task, placed by the energy of the wall plan (x) and the door plan (y). With the true positions and the encoder almost all points lie below the diagonal (the door plan is cheaper); with the imagined rollout many lie above it."}}
+plans = door_and_wall_plans(result.tasks, speed=P.max_norm, horizon=P.horizon)
+scores = {name: energy_breakdown(model, result.tasks, actions) for name, actions in plans.items()}
+SCORERS = {"positions": "true positions (oracle)", "encoder": "encoder on the true frames",
+           "model": "imagined rollout (planner)"}
+for k, label in SCORERS.items():
+    door_wins = scores["door"][k] < scores["wall"][k]
+    print(f"{label:27s}: the door plan is cheaper in {door_wins.mean():.0%} of {len(door_wins)} tasks "
+          f"(median energy door {np.median(scores['door'][k]):.1f}, wall {np.median(scores['wall'][k]):.1f})")
+fig = viz.plot_energy_breakdown(scores, SCORERS)
+plt.show()
+
+# %% [markdown]
+# *Figure: every task as a point (energy of the wall plan, energy of the door plan), scored three
+# ways; below the diagonal the energy prefers the door.*
+#
 # :::{admonition} Reading the bars: whose failure is it?
-# The true-physics bar splits the gap to the paper in two. Between the learned model and the true
-# physics lies the **model's** share: imagined rollouts that slide along or through the wall, a
-# goal latent that is close to latents on the wrong side. Above the true-physics bar lies the
-# **search's and the energy's** share: even with perfect predictions, a plan that hugs the wall
-# near the goal can collect a smaller cumulative energy over a 90-step horizon than a long detour
-# through a far door (§ 6.6), and then no amount of sampling prefers the door. How fast the dot
-# may move is part of that trade ({ref}`ex-plan-4`): this book clips planned steps to 3.46 px, the
-# diagonal of the action box, because with 2.45 px the detour costs more steps and the same model
-# and planner succeeded less often (the "superseded settings" runs on the {doc}`results page
-# <../book/results>`). The printout shows
-# the signature: the true-physics failures stay in the start room, on tasks whose door is far from
-# both start and goal. The paper's 97% therefore says something about its *latent geometry*, not
-# only about its predictions: a distance that grows with the length of the path through the door,
-# not with the straight line, would remove the trap.
+# **Not the energy's.** With the true positions the door plan has the lower energy on almost every
+# task, so the planning energy itself points the right way; only tasks whose door is very far
+# from both start and goal still favour the wall ({ref}`ex-plan-4` builds one). How fast the dot
+# may move is part of that trade: this book clips planned steps to 3.46 px, the diagonal of the
+# action box, because with 2.45 px the detour costs more steps and the same model and planner
+# succeeded less often (the "superseded settings" runs on the {doc}`results page <../book/results>`).
+#
+# **Not the encoder's geometry.** Scored with the encoder on the true frames the door wins on
+# every task, by a wider margin than with positions: the latent distance saturates away from the
+# goal (the plateau of § 6.1), so a long detour costs little more than waiting at the wall, and
+# arriving early pays for it.
+#
+# **The predictor's.** In imagination the two plans cost nearly the same and the wall plan often
+# wins: the model imagines the door plan poorly and the wall plan too well, because its latent does
+# not know where the door is (chapter 5, § 5.6) and it walks through the wall. The planner
+# faithfully minimises the energy it is given; the model hands it a world without walls.
+#
+# **And the search's, for the rest.** The true-physics bar is not 100% even though its energy
+# prefers the door almost everywhere: Gaussian perturbations of the current plan rarely find a
+# route 40 px away, and once the plan hugs the wall, each replan starts from there. The printout
+# above shows the signature: failures, of the model and of the true physics alike, end in the start
+# room, on tasks whose door is far from both start and goal.
 # :::
 #
 # ## 6.6 Why the path must first move away from the goal
@@ -430,14 +465,7 @@ wall_x, door_y, start, goal = 32, 50, (22.0, 14.0), (42.0, 14.0)
 
 def walk(waypoints, speed, horizon=90):
     """Actions [horizon, 2] that visit the waypoints at `speed` px per step, then stand still."""
-    steps, pos = [], np.array(start)
-    for w in map(np.array, waypoints):
-        while np.linalg.norm(w - pos) > 1e-9 and len(steps) < horizon:
-            d = w - pos
-            steps.append(d if np.linalg.norm(d) <= speed else d / np.linalg.norm(d) * speed)
-            pos = pos + steps[-1]
-    steps += [np.zeros(2)] * (horizon - len(steps))
-    return torch.tensor(np.array(steps[:horizon]), dtype=torch.float32)
+    return waypoint_actions([start], [waypoints], speed, horizon)[0]
 
 
 energy = oracle_cost_fn([start], [goal], wall_x, door_y)

@@ -35,7 +35,8 @@ import torch
 from .data import two_rooms as tr
 from .presets import PlanSettings
 
-__all__ = ["mppi", "cem", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS"]
+__all__ = ["mppi", "cem", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS",
+           "waypoint_actions", "door_and_wall_plans", "energy_breakdown"]
 
 PLANNERS = ("mppi", "cem")
 COSTS = ("cumulative", "last")
@@ -236,6 +237,88 @@ def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative") -> Calla
         return costs if batched else costs[0]
 
     return cost_fn
+
+
+def waypoint_actions(start, waypoints, speed: float, horizon: int) -> torch.Tensor:
+    """Hand-made plans: walk from ``start`` ``[E, 2]`` through ``waypoints`` ``[E, W, 2]`` in straight
+    lines at ``speed`` px per step (the last step to each waypoint may be shorter), then stand still.
+
+    Returns:
+        actions ``[E, horizon, 2]`` (float32).
+    """
+    start = np.asarray(start, dtype=np.float64).reshape(-1, 2)
+    waypoints = np.asarray(waypoints, dtype=np.float64).reshape(len(start), -1, 2)
+    if not speed > 0:
+        raise ValueError(f"speed must be > 0 (px per step), got {speed!r}")
+    if not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
+    out = np.zeros((len(start), horizon, 2))
+    for e in range(len(start)):
+        pos, t = start[e].copy(), 0
+        for w in waypoints[e]:
+            while t < horizon and np.linalg.norm(w - pos) > 1e-9:
+                d = w - pos
+                step = d if np.linalg.norm(d) <= speed else d / np.linalg.norm(d) * speed
+                out[e, t], pos, t = step, pos + step, t + 1
+    return torch.from_numpy(out).float()
+
+
+def door_and_wall_plans(tasks: dict, speed: float, horizon: int, margin: float = 3.0) -> dict[str, torch.Tensor]:
+    """Two hand-made plans per task (``[E, horizon, 2]`` each), to ask which one an energy prefers:
+
+    * ``"door"``: to the door on the start's side, through it, then straight to the goal;
+    * ``"wall"``: straight to the start-side face of the wall at the goal's height, and stay there
+      (the best a plan can do without the door).
+
+    ``margin``: distance (px) from the wall's centre line of the points before and after the door.
+    """
+    start = np.asarray(tasks["start"], dtype=np.float64)
+    goal = np.asarray(tasks["goal"], dtype=np.float64)
+    wx, dy = np.asarray(tasks["wall_x"], dtype=np.float64), np.asarray(tasks["door_y"], dtype=np.float64)
+    side = np.where(start[:, 0] < wx, -1.0, 1.0)                 # the start's side of the wall
+    before = np.stack([wx + side * margin, dy], 1)
+    after = np.stack([wx - side * margin, dy], 1)
+    face = np.stack([wx + side * margin, np.clip(goal[:, 1], tr.BORDER[0] + 2, tr.BORDER[1] - 2)], 1)
+    return {"door": waypoint_actions(start, np.stack([before, after, goal], 1), speed, horizon),
+            "wall": waypoint_actions(start, face[:, None], speed, horizon)}
+
+
+@torch.no_grad()
+def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cumulative",
+                     device="cpu") -> dict[str, np.ndarray]:
+    """Eq. 14 of given plans (``[E, H, 2]``, one per task), scored three ways:
+
+    * ``"positions"``: the true physics, true normalised positions as latents (the oracle's energy,
+      :func:`oracle_cost_fn`);
+    * ``"encoder"``: the true physics, the world model's ENCODER applied to the true frames (what the
+      planner would see with a perfect predictor);
+    * ``"model"``: the world model's imagined rollout (:func:`latent_cost_fn`, what the planner sees).
+
+    Where the three disagree on which of two plans is cheaper, the disagreement locates the fault:
+    in the distance itself, in the encoder's geometry, or in the predictor.
+
+    Returns:
+        ``{"positions", "encoder", "model"}`` -> energies ``[E]``.
+    """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    start = np.asarray(tasks["start"], dtype=np.float64)
+    goal = np.asarray(tasks["goal"], dtype=np.float64)
+    wx, dy = tasks["wall_x"], tasks["door_y"]
+    if actions.dim() != 3 or len(actions) != len(start):
+        raise ValueError(f"actions must be [E, H, 2] with E = {len(start)} tasks, got {tuple(actions.shape)}")
+    a = actions.float()
+    out = {"positions": oracle_cost_fn(start, goal, wx, dy, cost)(a.unsqueeze(1))[:, 0].numpy()}
+    model.eval()
+    enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wx, dy)).to(device))
+    z0, z_goal = enc(start), enc(goal)
+    path, z = start, []
+    for t in range(a.shape[1]):
+        path = tr.move(path, a[:, t].double().numpy(), wx, dy)
+        z.append(enc(path))
+    out["encoder"] = _total(latent_distance(torch.stack(z, 1), z_goal.unsqueeze(1)), cost).cpu().numpy()
+    out["model"] = latent_cost_fn(model, z0, z_goal, cost, device)(a.unsqueeze(1))[:, 0].cpu().numpy()
+    return out
 
 
 @dataclass

@@ -1,10 +1,12 @@
-"""Linear probes on frozen features: how much class information an encoder kept.
+"""Linear probes on frozen features: how much information an encoder kept.
 
 Chapter 2 and chapter 3 read an encoder's quality off a multinomial logistic regression
 trained on its frozen features (train split) and scored on held-out images (test split).
 The fit is full-batch LBFGS in float64 on standardised features, which converges to the
 same optimum every time (the loss is convex), so two encoders are compared, not two
 optimiser runs. The weight decay is picked on a held-out slice of the training split.
+Chapter 5 asks the same question of continuous quantities (where is the dot, the wall, the door?)
+with :func:`ridge_probe`, a closed-form linear regression.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ProbeResult", "fit_logistic", "linear_probe", "linear_probe_accuracy"]
+__all__ = ["ProbeResult", "fit_logistic", "linear_probe", "linear_probe_accuracy", "RegressionProbe", "ridge_probe"]
 
 
 @dataclass
@@ -132,3 +134,52 @@ def linear_probe(train_x, train_y, test_x, test_y, weight_decays=(1e-5, 1e-4, 1e
 def linear_probe_accuracy(train_x, train_y, test_x, test_y, weight_decay: float = 1e-4, max_iter: int = 300) -> float:
     """Top-1 test accuracy of one LBFGS logistic-regression fit (no weight-decay selection)."""
     return linear_probe(train_x, train_y, test_x, test_y, (weight_decay,), max_iter=max_iter).test_acc
+
+
+@dataclass
+class RegressionProbe:
+    """Outcome of :func:`ridge_probe`: test mean absolute error per target, and the error of the
+    best constant guess (the training mean) for comparison. ``kept = 1 - mae / baseline_mae``: 1 is a
+    perfect read-out, 0 is no better than guessing."""
+
+    mae: np.ndarray
+    baseline_mae: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        return 1.0 - self.mae / self.baseline_mae
+
+
+def ridge_probe(train_x, train_y, test_x, test_y, ridge: float = 1e-3) -> RegressionProbe:
+    """Linear regression (ridge, closed form, float64) from frozen features to continuous targets.
+
+    Features are standardised with the training split's statistics; the bias is not penalised.
+
+    Args:
+        train_x, test_x: features ``[N, F]`` / ``[M, F]`` (torch or NumPy).
+        train_y, test_y: targets ``[N, T]`` / ``[M, T]``.
+        ridge: L2 weight (>= 0) on the standardised coefficients.
+
+    Returns:
+        :class:`RegressionProbe` with per-target test MAE ``[T]`` and the constant guess's MAE ``[T]``.
+    """
+    xs = [torch.as_tensor(np.asarray(v) if not isinstance(v, torch.Tensor) else v).detach().cpu().double()
+          for v in (train_x, train_y, test_x, test_y)]
+    xtr, ytr, xte, yte = xs
+    if xtr.dim() != 2 or xte.dim() != 2 or xtr.shape[1] != xte.shape[1]:
+        raise ValueError(f"train_x and test_x must be [N, F] and [M, F] with the same F, got "
+                         f"{tuple(xtr.shape)} and {tuple(xte.shape)}")
+    if ytr.dim() != 2 or yte.dim() != 2 or len(ytr) != len(xtr) or len(yte) != len(xte) or ytr.shape[1] != yte.shape[1]:
+        raise ValueError(f"train_y/test_y must be [N, T]/[M, T] matching the features, got "
+                         f"{tuple(ytr.shape)} and {tuple(yte.shape)}")
+    if not ridge >= 0:
+        raise ValueError(f"ridge must be >= 0, got {ridge!r}")
+    mu, sd = xtr.mean(0), xtr.std(0) + 1e-8
+    a = torch.cat([(xtr - mu) / sd, torch.ones(len(xtr), 1, dtype=torch.float64)], 1)
+    b = torch.cat([(xte - mu) / sd, torch.ones(len(xte), 1, dtype=torch.float64)], 1)
+    pen = torch.eye(a.shape[1], dtype=torch.float64) * ridge * len(a)
+    pen[-1, -1] = 0.0
+    w = torch.linalg.solve(a.T @ a + pen + 1e-9 * torch.eye(a.shape[1], dtype=torch.float64), a.T @ ytr)
+    mae = (b @ w - yte).abs().mean(0)
+    base = (yte - ytr.mean(0)).abs().mean(0)
+    return RegressionProbe(mae.numpy(), base.numpy())

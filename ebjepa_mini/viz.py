@@ -752,7 +752,8 @@ def plot_video_training(runs: dict, terms=("pred", "variance", "covariance")):
 # Rooms are drawn in pixel coordinates (x = column, y = row, y pointing down as in the image).
 
 __all__ += ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_episodes",
-            "plot_mppi_iterations", "draw_plan_iteration", "plot_success_bars", "plot_stored_success", "PLAN_COLORS"]
+            "plot_mppi_iterations", "draw_plan_iteration", "plot_success_bars", "plot_stored_success", "PLAN_COLORS",
+            "plot_probe_kept", "plot_energy_breakdown"]
 
 #: Colours of chapters 5–6: executed path, planned rollouts, elites, plan mean, goal.
 PLAN_COLORS = {"path": "#0072B2", "samples": "#999999", "elites": "#E69F00", "mean": "#D55E00",
@@ -834,16 +835,18 @@ def _smooth(y, k: int = 25):
     return _np.concatenate([y[: k - 1], out])
 
 
-def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int = 3, title: str | None = None):
+def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int = 3, title: str | None = None,
+                       names=None):
     """Imagined vs real: probe-decoded latent rollouts (dashed) against the true paths (solid) for ``n``
-    clips, and (if ``errors`` ``{name: [H+1]}`` is given) the mean error in pixels per rollout step."""
+    clips (titled ``names[i]``, default "clip i"), and (if ``errors`` ``{name: [H+1]}`` is given) the
+    mean error in pixels per rollout step."""
     cols = n + (errors is not None)
     fig, axes = plt.subplots(1, cols, figsize=(2.6 * cols + (1.2 if errors is not None else 0), 2.8),
                              gridspec_kw={"width_ratios": [1] * n + ([1.6] if errors is not None else [])})
     axes = _np.atleast_1d(axes)
     for i in range(n):
         ax = axes[i]
-        draw_room(ax, int(wall_x[i]), int(door_y[i]), title=f"clip {i + 1}")
+        draw_room(ax, int(wall_x[i]), int(door_y[i]), title=names[i] if names else f"clip {i + 1}")
         ax.plot(true_pos[i][:, 0], true_pos[i][:, 1], "-", color=PLAN_COLORS["truth"], lw=1.6, label="real path")
         ax.plot(roll_pos[i][:, 0], roll_pos[i][:, 1], "--", color=PLAN_COLORS["rollout"], lw=1.6,
                 label="imagined (probe of the rollout)")
@@ -860,6 +863,52 @@ def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int =
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probe_kept(probes: dict, targets, title: str | None = None):
+    """Grouped bars of ``kept = 1 - MAE / MAE of the constant guess`` per read-out target, one group
+    per target and one bar per model (``probes``: ``{label: RegressionProbe}``)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    x = _np.arange(len(targets))
+    w = 0.8 / max(len(probes), 1)
+    colors = [PALETTE["none"], PLAN_COLORS["path"], PALETTE["sigreg"], PALETTE["covariance"]]
+    for j, (label, pr) in enumerate(probes.items()):
+        kept = _np.clip(pr.kept, 0, 1)
+        ax.bar(x - 0.4 + w * (j + 0.5), kept, w, color=colors[j % len(colors)], label=label)
+        for xi, k, mae in zip(x - 0.4 + w * (j + 0.5), kept, pr.mae):
+            ax.text(xi, k + 0.02, f"{mae:.1f} px", ha="center", fontsize=7)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, list(targets))
+    ax.set(ylim=(0, 1.15), ylabel="kept = 1 - error / guess error",
+           title=title or "linear read-out from the latent (labels: mean error)")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_energy_breakdown(scores: dict, labels: dict | None = None):
+    """One panel per scorer of :func:`~ebjepa_mini.planning.energy_breakdown`: every task as a point
+    (energy of the wall plan, energy of the door plan); below the diagonal the energy prefers the door.
+
+    Args:
+        scores: ``{"door": {scorer: [E]}, "wall": {scorer: [E]}}``.
+        labels: ``{scorer: panel title}``.
+    """
+    scorers = list(scores["door"])
+    fig, axes = plt.subplots(1, len(scorers), figsize=(3.0 * len(scorers), 3.1))
+    for ax, k in zip(_np.atleast_1d(axes), scorers):
+        wall, door = _np.asarray(scores["wall"][k]), _np.asarray(scores["door"][k])
+        ok = door < wall
+        ax.scatter(wall[ok], door[ok], s=12, color=PLAN_COLORS["path"], label="door cheaper")
+        ax.scatter(wall[~ok], door[~ok], s=12, color=PALETTE["sigreg"], marker="x", label="wall cheaper")
+        hi = float(max(wall.max(), door.max())) * 1.05
+        ax.plot([0, hi], [0, hi], ":", color="black", lw=1)
+        ax.set(xlim=(0, hi), ylim=(0, hi), xlabel="energy of the wall plan", ylabel="energy of the door plan",
+               title=f"{(labels or {}).get(k, k)}\ndoor cheaper in {ok.mean():.0%} of tasks")
+        ax.title.set_fontsize(9)
+    _np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 

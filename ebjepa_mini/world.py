@@ -31,12 +31,13 @@ import torch.nn.functional as F
 
 from .data import two_rooms as tr
 from .presets import WorldSettings, get_preset
+from .probes import RegressionProbe, ridge_probe
 from .regularizers import inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
 from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
 
 __all__ = ["ImpalaEncoder", "WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
            "train_world_model", "settings_weights", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
-           "rollout_positions"]
+           "rollout_positions", "layout_probe", "LAYOUT_TARGETS"]
 
 
 class _ImpalaBlock(nn.Module):
@@ -299,6 +300,40 @@ def rollout_positions(model: WorldModel, start_obs: torch.Tensor, actions: torch
     normalised), actions ``[N, H, 2]`` -> positions ``[N, H+1, 2]``."""
     x = tr.normalize_obs(start_obs) if start_obs.dtype == torch.uint8 else start_obs
     return model.positions(model.rollout(model.encode(x), actions))
+
+
+LAYOUT_TARGETS = ("dot x", "dot y", "wall x", "door y")
+
+
+@torch.no_grad()
+def layout_probe(model: WorldModel, n: int = 3000, seed: int = 0, test_frac: float = 0.2) -> RegressionProbe:
+    """What does the latent know about the scene? A linear read-out (:func:`~ebjepa_mini.probes.ridge_probe`)
+    of the dot position and of the layout (wall x, door y) from the encodings of ``n`` random frames
+    (random layout, dot anywhere off the wall), fitted on ``1 - test_frac`` of them and scored on the rest.
+
+    The planner can only avoid the wall if the predictor knows where it is, and the predictor sees
+    nothing but the latent: a layout that the latent does not encode is a wall the model walks through.
+
+    Returns:
+        :class:`~ebjepa_mini.probes.RegressionProbe`, targets in the order of :data:`LAYOUT_TARGETS` (pixels).
+    """
+    if not isinstance(n, int) or n < 20:
+        raise ValueError(f"n must be an int >= 20, got {n!r}")
+    if not 0 < test_frac < 1:
+        raise ValueError(f"test_frac must be in (0, 1), got {test_frac!r}")
+    rng = np.random.default_rng(seed)
+    wall_x, door_y = tr.sample_layouts(n, rng)
+    lo, hi = tr.BORDER[0] + 1.0, tr.BORDER[1] - 1.0
+    pos = rng.uniform(lo, hi, size=(n, 2))
+    # keep the dot off the wall band: move it sideways by the band's width plus a margin
+    band = np.abs(pos[:, 0] - wall_x) <= tr.WALL_HALF + 1.0
+    pos[band, 0] += np.where(pos[band, 0] < wall_x[band], -1.0, 1.0) * (2 * tr.WALL_HALF + 2.0)
+    model.eval()
+    z = torch.cat([model.encode(tr.normalize_obs(tr.render(pos[i:i + 500], wall_x[i:i + 500], door_y[i:i + 500])))
+                   for i in range(0, n, 500)]).cpu()
+    y = np.stack([pos[:, 0], pos[:, 1], wall_x, door_y], 1).astype(np.float64)
+    k = n - max(1, int(round(test_frac * n)))
+    return ridge_probe(z[:k], y[:k], z[k:], y[k:])
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------

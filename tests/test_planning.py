@@ -166,3 +166,55 @@ def test_stuck_in_start_room_counts_failures_on_the_start_side():
     res = PlanResult("mppi", "cumulative", final < tr.SUCCESS_RADIUS, final, paths, tasks, 0.0)
     np.testing.assert_array_equal(res.stuck_in_start_room, [True, False, False])
     assert res.summary()["failures_in_start_room"] == 1
+
+
+def test_waypoint_actions_walk_the_waypoints_then_stand_still():
+    from ebjepa_mini.planning import waypoint_actions
+
+    a = waypoint_actions([[10.0, 10.0], [0.0, 0.0]], [[[20.0, 10.0], [20.0, 13.0]], [[0.0, 7.0], [0.0, 7.0]]], 2.5, 12)
+    assert a.shape == (2, 12, 2)
+    assert float(a.norm(dim=-1).max()) <= 2.5 + 1e-6
+    ends = np.array([[10.0, 10.0], [0.0, 0.0]])[:, None] + a.double().numpy().cumsum(1)
+    np.testing.assert_allclose(ends[:, -1], [[20.0, 13.0], [0.0, 7.0]], atol=1e-6)
+    assert (a[0, 6:] == 0).all() and (a[1, 3:] == 0).all()     # 4 + 2 steps and 3 steps, then still
+    with pytest.raises(ValueError, match="speed"):
+        waypoint_actions([[0.0, 0.0]], [[[1.0, 1.0]]], 0.0, 5)
+
+
+class _PositionModel(torch.nn.Module):
+    """A world model whose latent IS the dot's normalised position and whose predictor ignores walls."""
+
+    latent_dim = 2
+
+    def encode(self, obs):
+        dot = obs[:, 0] - obs[:, 0].amin((-1, -2), keepdim=True)
+        w = dot / dot.sum((-1, -2), keepdim=True)
+        grid = torch.arange(tr.SIZE, dtype=obs.dtype)
+        xy = torch.stack([(w.sum(-2) * grid).sum(-1), (w.sum(-1) * grid).sum(-1)], -1)
+        return torch.as_tensor(tr.normalize_pos(xy.double().numpy()), dtype=torch.float32)
+
+    def predict(self, z, a):
+        return z + a / torch.tensor(tr.POS_STD, dtype=z.dtype)
+
+
+def test_energy_breakdown_locates_a_wall_blind_predictor():
+    from ebjepa_mini.planning import door_and_wall_plans, energy_breakdown
+
+    tasks = {"start": np.array([[15.0, 20.0], [48.0, 12.0]]), "goal": np.array([[45.0, 22.0], [20.0, 14.0]]),
+             "wall_x": np.array([32, 35]), "door_y": np.array([50, 45])}
+    plans = door_and_wall_plans(tasks, speed=3.46, horizon=60)
+    model = _PositionModel()
+    s = {k: energy_breakdown(model, tasks, a) for k, a in plans.items()}
+    # plans that never touch a wall: the three scorers agree (same eq. 14, same positions)
+    for k in ("door", "wall"):
+        np.testing.assert_allclose(s[k]["encoder"], s[k]["positions"], rtol=2e-2)
+        np.testing.assert_allclose(s[k]["model"], s[k]["positions"], rtol=2e-2)
+    assert (s["door"]["positions"] < s["wall"]["positions"]).all()     # near doors: the detour is cheaper
+    # pushing straight at the goal: the wall stops the dot, the wall-blind predictor walks through it
+    from ebjepa_mini.planning import waypoint_actions
+    push = waypoint_actions(tasks["start"], tasks["goal"][:, None], 2.0, 40)
+    p = energy_breakdown(model, tasks, push)
+    np.testing.assert_allclose(p["encoder"], p["positions"], rtol=2e-2)
+    assert (p["model"] < 0.5 * p["positions"]).all()
+    with pytest.raises(ValueError, match="actions"):
+        energy_breakdown(model, tasks, push[:1])

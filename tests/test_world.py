@@ -113,3 +113,65 @@ def test_bench_world_oracle_refuses_model_options(capsys):
         with pytest.raises(SystemExit):
             bench.main(["world", "--preset", "ci", "--oracle", *extra])
         assert "--oracle uses no world model" in capsys.readouterr().err
+
+
+def test_ridge_probe_reads_a_linear_target_and_not_noise():
+    from ebjepa_mini.probes import ridge_probe
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(800, 10, generator=g)
+    y = torch.stack([x @ torch.arange(10.0) + 0.01 * torch.randn(800, generator=g), torch.randn(800, generator=g)], 1)
+    r = ridge_probe(x[:600], y[:600], x[600:], y[600:])
+    assert r.kept[0] > 0.99 and abs(r.kept[1]) < 0.1
+    with pytest.raises(ValueError, match="ridge"):
+        ridge_probe(x[:600], y[:600], x[600:], y[600:], ridge=-1.0)
+    with pytest.raises(ValueError, match="train_y"):
+        ridge_probe(x[:600], y[:500], x[600:], y[600:])
+
+
+class _DotAndWallEncoder(torch.nn.Module):
+    """Features: the dot's centroid and the wall column's position (no door)."""
+
+    def encode(self, obs):
+        grid = torch.arange(tr.SIZE, dtype=obs.dtype)
+        dot = obs[:, 0] - obs[:, 0].amin((-1, -2), keepdim=True)
+        w = dot / dot.sum((-1, -2), keepdim=True)
+        walls = obs[:, 1] - obs[:, 1].amin((-1, -2), keepdim=True)
+        col = walls[:, 10:55, 10:55].sum(-2)                     # inner wall: the heaviest inner columns
+        wall = (col * grid[10:55]).sum(-1) / col.sum(-1)
+        return torch.stack([(w.sum(-2) * grid).sum(-1), (w.sum(-1) * grid).sum(-1), wall], -1)
+
+
+def test_layout_probe_pairs_each_target_with_its_feature():
+    from ebjepa_mini.world import LAYOUT_TARGETS, layout_probe
+
+    r = layout_probe(_DotAndWallEncoder(), n=400, seed=1)
+    kept = dict(zip(LAYOUT_TARGETS, r.kept))
+    assert kept["dot x"] > 0.95 and kept["dot y"] > 0.95 and kept["wall x"] > 0.9
+    assert kept["door y"] < 0.2                                    # the features hold no door
+    with pytest.raises(ValueError, match="test_frac"):
+        layout_probe(_DotAndWallEncoder(), n=400, test_frac=1.5)
+
+
+def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_path, monkeypatch):
+    import shutil
+
+    from ebjepa_mini import bench
+
+    model = tmp_path / "m.pt"
+    shutil.copy(PRETRAINED, model)
+    shutil.copy(PRETRAINED.with_suffix(".json"), tmp_path / "m.json")
+    monkeypatch.setattr(bench, "CARD_MIN_EPISODES", 3)
+    args = ["world", "--preset", "ci", "--checkpoint", str(model), "--out", str(tmp_path / "w.json")]
+    assert bench.main(args + ["--episodes", "2"]) == 0            # too few episodes: card untouched
+    assert json.loads((tmp_path / "m.json").read_text()) == json.loads(PRETRAINED.with_suffix(".json").read_text())
+    assert bench.main(args + ["--episodes", "3", "--cost", "last"]) == 0   # not the card's planner: untouched
+    assert json.loads((tmp_path / "m.json").read_text())["evaluation"]["episodes"] != 3
+    assert bench.main(args + ["--episodes", "3"]) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    record = json.loads((tmp_path / "w.json").read_text())
+    assert card["evaluation"]["episodes"] == 3 and card["evaluation"]["success_rate"] == record["success_rate"]
+    assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000)"
+    assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "door_wins_true",
+                                                      "door_wins_enc", "door_wins_model"}
+    assert card["sha256"] == file_sha256(model)                     # the rest of the card is kept
