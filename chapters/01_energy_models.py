@@ -39,7 +39,7 @@
 #
 # | preset | sizes (points / grid / latent values / training steps) | time |
 # |---|---|---|
-# | `ci` | 120 / 41×41 / 36 / 150 | 7 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | 120 / 41×41 / 36 / 150 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `cpu` | 200 / 61×61 / 48 / 300 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | 400 / 101×101 / 96 / 600 | seconds (not measured) |
 

@@ -22,6 +22,10 @@ start from the previous plan.
 ``cost_fn`` maps actions ``[N, H, A]`` to costs ``[N]``. For many episodes at once pass a batched
 ``init_mean`` of shape ``[E, H, A]``: ``cost_fn`` then maps ``[E, N, H, A]`` to ``[E, N]`` and the
 result is ``[E, H, A]``.
+
+To ask *why* a planner fails, :func:`energy_breakdown` scores given plans (e.g. the hand-made
+door and wall plans of :func:`door_and_wall_plans`) with eq. 14 three ways: on true positions,
+with the encoder on the true frames, and with the model's imagined rollout (chapter 6, § 6.5).
 """
 from __future__ import annotations
 
