@@ -297,10 +297,7 @@ plt.show()
 # %% mystnb={"image": {"alt": "Three Two Rooms tasks in which the dot is pushed straight towards a goal in the other room: the real path (black) stops at the inner wall while the imagined path (dashed red) walks on through the wall into the other room."}}
 tasks = tr.sample_tasks(40, seed=7)
 push = waypoint_actions(tasks["start"], tasks["goal"][:, None], speed=1.5, horizon=H)   # straight at the goal
-real = [tasks["start"].astype(np.float64)]
-for t in range(H):
-    real.append(tr.move(real[-1], push[:, t].numpy().astype(np.float64), tasks["wall_x"], tasks["door_y"]))
-real = np.stack(real, 1)                                                                   # [40, H+1, 2]
+real = tr.simulate(tasks["start"], push.numpy(), tasks["wall_x"], tasks["door_y"])        # [40, H+1, 2]
 with torch.no_grad():
     imagined = m.positions(m.rollout(m.encode(tr.normalize_obs(tr.render(tasks["start"], tasks["wall_x"], tasks["door_y"]))),
                                      push)).numpy()

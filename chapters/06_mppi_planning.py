@@ -108,9 +108,7 @@ with torch.no_grad():
     actions = actions + 0.5 * torch.randn(200, P.horizon, 2, generator=g)
     z_roll = model.rollout(z0.expand(200, -1), actions)
     energy = planning_energy(z_roll, zg, "last")
-true_end = np.repeat(start[None], 200, 0)
-for t in range(P.horizon):
-    true_end = tr.move(true_end, actions[:, t].numpy(), wx, dy)
+true_end = tr.simulate(np.repeat(start[None], 200, 0), actions.numpy(), wx, dy)[:, -1]
 dist = np.linalg.norm(true_end - goal, axis=1)
 near = dist < 15
 print(f"correlation between last-state energy and true final distance: {np.corrcoef(energy.numpy(), dist)[0, 1]:.2f} "

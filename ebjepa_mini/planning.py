@@ -232,11 +232,8 @@ def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative") -> Calla
         batched = actions.dim() == 4
         a = (actions if batched else actions.unsqueeze(0)).double().numpy()
         e, n, h, _ = a.shape
-        wx, dy = np.repeat(wall_x, n), np.repeat(door_y, n)
-        path = [np.repeat(pos, n, 0)]
-        for t in range(h):
-            path.append(tr.move(path[-1], a[:, :, t].reshape(e * n, 2), wx, dy))
-        z = tr.normalize_pos(np.stack(path, 1)).reshape(e, n, h + 1, 2)
+        path = tr.simulate(np.repeat(pos, n, 0), a.reshape(e * n, h, 2), np.repeat(wall_x, n), np.repeat(door_y, n))
+        z = tr.normalize_pos(path).reshape(e, n, h + 1, 2)
         costs = planning_energy(z, goal_n.unsqueeze(1), cost)
         return costs if batched else costs[0]
 
@@ -316,11 +313,9 @@ def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cum
     model.eval()
     enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wx, dy)).to(device))
     z0, z_goal = enc(start), enc(goal)
-    path, z = start, []
-    for t in range(a.shape[1]):
-        path = tr.move(path, a[:, t].double().numpy(), wx, dy)
-        z.append(enc(path))
-    out["encoder"] = _total(latent_distance(torch.stack(z, 1), z_goal.unsqueeze(1)), cost).cpu().numpy()
+    path = tr.simulate(start, a.double().numpy(), wx, dy)                      # [E, H+1, 2]
+    z = torch.stack([enc(path[:, t]) for t in range(1, path.shape[1])], 1)
+    out["encoder"] = _total(latent_distance(z, z_goal.unsqueeze(1)), cost).cpu().numpy()
     out["model"] = latent_cost_fn(model, z0, z_goal, cost, device)(a.unsqueeze(1))[:, 0].cpu().numpy()
     return out
 

@@ -128,3 +128,18 @@ def test_normalize_obs_matches_spec_constants():
     assert torch.allclose(x[0, 1][~wall], torch.tensor(-tr.OBS_MEAN[1] / tr.OBS_STD[1]), atol=1e-3)
     p = np.array([[12.0, 50.0]])
     assert torch.allclose(tr.denormalize_pos(tr.normalize_pos(p)), torch.tensor(p, dtype=torch.float32))
+
+
+def test_simulate_is_move_step_by_step():
+    rng = np.random.default_rng(3)
+    start = np.array([[20.0, 30.0], [40.0, 12.0], [10.0, 50.0]])
+    actions = rng.normal(0, 2.0, size=(3, 25, 2))
+    path = tr.simulate(start, actions, np.array([32, 28, 40]), np.array([50, 20, 30]))
+    assert path.shape == (3, 26, 2)
+    pos = start
+    for t in range(25):
+        pos = tr.move(pos, actions[:, t], np.array([32, 28, 40]), np.array([50, 20, 30]))
+        np.testing.assert_array_equal(path[:, t + 1], pos)
+    np.testing.assert_array_equal(path[:, 0], start)
+    with pytest.raises(ValueError, match="actions"):
+        tr.simulate(start, actions[:2], 32, 50)

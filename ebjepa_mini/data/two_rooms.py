@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["SIZE", "SIGMA", "SUCCESS_RADIUS", "MAX_ACTION", "WALL_X_RANGE", "DOOR_Y_RANGE",
-           "move", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "same_room",
+           "move", "simulate", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "same_room",
            "TwoRoomsEnv", "TrajectoryConfig", "generate_trajectories", "load_or_generate",
            "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos", "probe_error_px"]
 
@@ -111,6 +111,25 @@ def move(pos, action, wall_x, door_y) -> np.ndarray:
     blocked = t <= 1.0
     frac = np.where(blocked, np.clip(t - CONTACT_GAP / np.maximum(length, 1e-12), 0.0, 1.0), 1.0)
     return p + frac[:, None] * a
+
+
+def simulate(pos, actions, wall_x, door_y) -> np.ndarray:
+    """The true path of action sequences: :func:`move` applied step by step.
+
+    Args:
+        pos: start positions ``[N, 2]``; actions: ``[N, H, 2]`` (NumPy or torch).
+        wall_x, door_y: layout, scalars or ``[N]``.
+
+    Returns:
+        positions ``[N, H+1, 2]`` (index 0 is ``pos``).
+    """
+    a = np.asarray(actions, dtype=np.float64)
+    path = [np.asarray(pos, dtype=np.float64).reshape(-1, 2)]
+    if a.ndim != 3 or a.shape[0] != len(path[0]) or a.shape[2] != 2:
+        raise ValueError(f"actions must be [N, H, 2] with N = {len(path[0])}, got {a.shape}")
+    for t in range(a.shape[1]):
+        path.append(move(path[-1], a[:, t], wall_x, door_y))
+    return np.stack(path, 1)
 
 
 def same_room(pos, wall_x) -> np.ndarray:
