@@ -137,7 +137,7 @@ def bench_image(preset: str, seed: int = 0) -> dict:
 
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
-                episodes: int | None = None, oracle: bool = False) -> dict:
+                episodes: int | None = None, oracle: bool = False, max_norm: float | None = None) -> dict:
     """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
 
     ``oracle=True`` trains nothing: the planner scores its samples by simulating them with the true
@@ -150,17 +150,20 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     from .world import file_sha256, load_world_model, save_world_model, settings_weights, train_world_model
 
     p = get_preset(preset)
+    if max_norm is not None:                        # plan with a different step cap (the record says which)
+        p = replace(p, plan=replace(p.plan, max_norm=float(max_norm)))
+    device = "cuda" if torch.cuda.is_available() and not oracle else "cpu"
     t0 = time.perf_counter()
     if oracle:
         run, train_s, source = None, 0.0, "oracle: true physics, eq. 14 on true normalised positions (no world model)"
     elif checkpoint:
-        run = load_world_model(checkpoint)
+        run = load_world_model(checkpoint, device=device)
         train_s, source = run.train_s, f"loaded {checkpoint} (sha256 {file_sha256(checkpoint)[:16]})"
     else:
         weights = settings_weights(p.world)
         weights = weights if ablation is None else replace(weights, **{ablation: 0.0})
         print(f"  training: {p.world}", file=sys.stderr, flush=True)
-        run = train_world_model(p.world, weights, seed=seed)
+        run = train_world_model(p.world, weights, seed=seed, device=device)
         train_s, source = run.train_s, "trained"
         run.metrics.update(hardware=hardware(), preset=p.name,
                            command="python -m ebjepa_mini.bench " + " ".join(sys.argv[1:]))
@@ -169,9 +172,10 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             print(f"  wrote {path} (sha256 {file_sha256(path)})", file=sys.stderr, flush=True)
     n = episodes or p.plan.episodes
     tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
-    res = evaluate(None if oracle else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed, oracle=oracle)
+    res = evaluate(None if oracle else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed, oracle=oracle,
+                   device=device)
     summary = res.summary()    # planner, cost, episodes, success_rate, mean_final_distance, failures, plan time
-    diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan)
+    diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device)
     hist = {} if oracle else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
     if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
@@ -186,7 +190,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         tmp.write_text(json.dumps(card, indent=1) + "\n")
         os.replace(tmp, card_path)
     trained_by = None if oracle else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
-    return {"benchmark": "world", "preset": p.name, "model": source, "model_trained_by": trained_by or None,
+    return {"benchmark": "world", "preset": p.name, "device": device, "model": source, "model_trained_by": trained_by or None,
             "ablation": ablation or "none",
             "world_settings": None if oracle else asdict(run.settings), "plan_settings": asdict(p.plan),
             "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
@@ -197,7 +201,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def world_diagnostics(model, tasks: dict, plan) -> dict:
+def world_diagnostics(model, tasks: dict, plan, device="cpu") -> dict:
     """Why a world model plans as it does, in six numbers (chapter 5 § 5.6, chapter 6 § 6.5):
 
     * ``kept_dot``, ``kept_wall``, ``kept_door``: share of the dot position (mean of x and y), the
@@ -213,7 +217,7 @@ def world_diagnostics(model, tasks: dict, plan) -> dict:
 
     kept = layout_probe(model).kept
     plans = door_and_wall_plans(tasks, speed=plan.max_norm, horizon=plan.horizon)
-    e = {name: energy_breakdown(model, tasks, a) for name, a in plans.items()}
+    e = {name: energy_breakdown(model, tasks, a, device=device) for name, a in plans.items()}
     wins = {k: float(np.mean(e["door"][k] < e["wall"][k])) for k in ("positions", "encoder", "model")}
     return {"kept_dot": round(float(kept[:2].mean()), 3), "kept_wall": round(float(kept[2]), 3),
             "kept_door": round(float(kept[3]), 3), "door_wins_true": round(wins["positions"], 3),
@@ -308,6 +312,8 @@ def main(argv=None) -> int:
     world.add_argument("--ablation", default=None, choices=("std", "cov", "sim", "idm"),
                        help="train with this eq. 13 coefficient set to 0")
     world.add_argument("--episodes", type=int, default=None, help="override preset.plan.episodes")
+    world.add_argument("--max-norm", type=float, default=None,
+                       help="override preset.plan.max_norm, the longest planned step (px)")
     world.add_argument("--save-model", default=None, help="write the trained world model here")
     world.add_argument("--oracle", action="store_true",
                        help="no model: score plans with the true physics and true positions (the planner's ceiling)")
@@ -317,6 +323,10 @@ def main(argv=None) -> int:
         parser.error(f"--checkpoint {args.checkpoint}: file not found")
     if args.episodes is not None and args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.max_norm is not None and not 0 < args.max_norm <= 10:
+        parser.error(f"--max-norm must be in (0, 10] px, got {args.max_norm}")
+    if torch.cuda.is_available():
+        torch.set_float32_matmul_precision("high")    # TF32 matrix products on a GPU (CPU runs are unchanged)
     if args.threads:
         torch.set_num_threads(args.threads)
         os.environ["EBJEPA_THREADS"] = str(args.threads)   # chapter kernels read it
@@ -324,7 +334,7 @@ def main(argv=None) -> int:
         if args.oracle and (args.checkpoint or args.ablation or args.save_model):
             parser.error("--oracle uses no world model: drop --checkpoint, --ablation and --save-model")
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
-                              args.save_model, args.episodes, args.oracle)
+                              args.save_model, args.episodes, args.oracle, args.max_norm)
     else:
         summary = {"collapse": bench_collapse, "image": bench_image,
                    "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
@@ -336,7 +346,8 @@ def main(argv=None) -> int:
         name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
                                           args.cost if args.cost != "cumulative" else None,
                                           f"no-{args.ablation}" if args.ablation else None,
-                                          "oracle" if args.oracle else None) if v)
+                                          "oracle" if args.oracle else None,
+                                          f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None) if v)
     out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
     if out:
         path = Path(out)
@@ -346,7 +357,7 @@ def main(argv=None) -> int:
         os.replace(tmp, path)
         print(f"wrote {path}", file=sys.stderr)
         if (args.benchmark == "world" and args.checkpoint and args.planner == "mppi" and args.cost == "cumulative"
-                and not args.ablation):
+                and not args.ablation and args.max_norm is None):
             _refresh_model_card(args.checkpoint, record, path, args.seed)
     print(json.dumps(summary))
     return 0

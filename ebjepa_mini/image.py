@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from .optim import LARS
 from .presets import ImageSettings, get_preset
 from .probes import ProbeResult, linear_probe
 from .regularizers import two_view_loss
-from .train import Trainer, warmup_cosine
+from .train import NonFiniteLossError, Trainer, warmup_cosine
 
 __all__ = ["ImageExperiment", "ImageRun", "BENCH_CONFIGS", "HEALTHY_CONFIGS", "config_weights", "build_encoder",
            "build_optimizer"]
@@ -117,6 +118,7 @@ class ImageRun:
     spectrum: np.ndarray         # covariance eigenvalues of test encoder features, largest first
     proj_std: float              # mean per-dimension std of projector outputs (test images)
     z_proj: torch.Tensor         # projector outputs of up to 1024 test images [n, P]
+    diverged_at: int | None = None   # the step whose loss was NaN/inf (training stopped there), else None
 
     @property
     def probe_acc(self) -> float:
@@ -128,7 +130,8 @@ class ImageRun:
                 "effective_rank": round(self.effective_rank, 2),
                 "effective_rank_centered": round(self.effective_rank_centered, 2),
                 "proj_std": round(self.proj_std, 4), "steps": self.steps, "train_s": round(self.seconds, 1),
-                "steps_per_s": round(self.steps / self.seconds, 3) if self.seconds > 0 else None}
+                "steps_per_s": round(self.steps / self.seconds, 3) if self.seconds > 0 else None,
+                **({"diverged_at": self.diverged_at} if self.diverged_at is not None else {})}
 
     def __str__(self) -> str:
         return (f"{self.name:22s} probe {self.probe.test_acc:6.1%}  eff. rank {self.effective_rank:6.1f}  "
@@ -220,6 +223,7 @@ class ImageExperiment:
         model = self.model(name) if model is None else model
         history: dict = {}
         secs = 0.0
+        diverged = None
         if weights is not None and steps > 0:
             s = self.cfg
             opt, sched = build_optimizer(model, s, steps)
@@ -263,14 +267,19 @@ class ImageExperiment:
 
                 callbacks.append(saver)
             t0 = time.perf_counter()
-            trainer.run(max(0, steps - trainer.step), callbacks=callbacks, progress=progress, desc=name)
+            try:
+                trainer.run(max(0, steps - trainer.step), callbacks=callbacks, progress=progress, desc=name)
+            except NonFiniteLossError as exc:     # a result too (e.g. weights far too large): evaluate
+                diverged = trainer.step + 1       # the last finite weights, say where it stopped
+                warnings.warn(f"{name}: {exc} Evaluating the weights before that step.", RuntimeWarning)
             secs = time.perf_counter() - t0
             if checkpoint is not None:
                 trainer.save(checkpoint)
             history = {k: list(v) for k, v in trainer.history.items()}
             self.last_trainer = trainer
-        run = self.evaluate(model, name, family, steps if weights is not None else 0, secs, history,
-                            asdict(weights) if weights is not None else None)
+        done = 0 if weights is None else steps if diverged is None else diverged - 1
+        run = self.evaluate(model, name, family, done, secs, history, asdict(weights) if weights is not None else None)
+        run.diverged_at = diverged
         self.runs[name] = run
         return run
 

@@ -44,6 +44,7 @@ __all__ = ["mppi", "cem", "planning_energy", "latent_distance", "latent_cost_fn"
 
 PLANNERS = ("mppi", "cem")
 COSTS = ("cumulative", "last")
+SCORERS = ("positions", "encoder", "model")     # the three ways energy_breakdown scores a plan
 
 
 def clip_norm(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
@@ -69,7 +70,7 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
               init_mean, generator, max_norm, history):
     batched = init_mean is not None and init_mean.dim() == 3
     if init_mean is None:
-        mean = torch.zeros(1, horizon, action_dim)
+        mean = torch.zeros(1, horizon, action_dim, device=generator.device if generator is not None else "cpu")
     else:
         mean = init_mean.detach().clone().float()
         mean = mean if batched else mean.unsqueeze(0)
@@ -79,12 +80,12 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
     e = mean.shape[0]
     std = torch.full_like(mean, float(noise_std))
     for _ in range(num_iters):
-        eps = torch.randn(e, num_samples, horizon, action_dim, generator=generator)
+        eps = torch.randn(e, num_samples, horizon, action_dim, generator=generator, device=mean.device)
         samples = mean.unsqueeze(1) + std.unsqueeze(1) * eps
         if max_norm is not None:
             samples = clip_norm(samples, max_norm)
         costs = cost_fn(samples if batched else samples[0])
-        costs = costs.reshape(e, num_samples).float().cpu()
+        costs = costs.reshape(e, num_samples).float().to(mean.device)
         elite_cost, idx = costs.topk(num_elites, dim=1, largest=False)
         elites = samples.gather(1, idx[:, :, None, None].expand(-1, -1, horizon, action_dim))
         if temperature is None:   # CEM
@@ -118,7 +119,8 @@ def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_d
         noise_std: initial σ.
         temperature: τ > 0, in cost units (divides the cost gap; see the module docstring).
         init_mean: initial μ ``[H, A]`` (or ``[E, H, A]`` for E problems at once); default zeros.
-        generator: torch.Generator for reproducible sampling.
+        generator: torch.Generator for reproducible sampling; samples are drawn on ``init_mean``'s
+            device (default: the generator's), which must be the generator's.
         max_norm: clip every sampled step to this length (``None``: no clipping).
         history: if a list is given, one dict per iteration is appended (samples, costs, elites, mean).
 
@@ -286,7 +288,7 @@ def door_and_wall_plans(tasks: dict, speed: float, horizon: int, margin: float =
 
 @torch.no_grad()
 def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cumulative",
-                     device="cpu") -> dict[str, np.ndarray]:
+                     device="cpu", scorers=SCORERS) -> dict[str, np.ndarray]:
     """Eq. 14 of given plans (``[E, H, 2]``, one per task), scored three ways:
 
     * ``"positions"``: the true physics, true normalised positions as latents (the oracle's energy,
@@ -296,27 +298,34 @@ def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cum
     * ``"model"``: the world model's imagined rollout (:func:`latent_cost_fn`, what the planner sees).
 
     Where the three disagree on which of two plans is cheaper, the disagreement locates the fault:
-    in the distance itself, in the encoder's geometry, or in the predictor.
+    in the distance itself, in the encoder's geometry, or in the predictor. ``scorers`` picks a
+    subset (the encoder's score encodes every frame of every plan: the slow one).
 
     Returns:
-        ``{"positions", "encoder", "model"}`` -> energies ``[E]``.
+        ``{scorer: energies [E]}`` for each of ``scorers``.
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if not scorers or any(k not in SCORERS for k in scorers):
+        raise ValueError(f"scorers must be a non-empty subset of {SCORERS}, got {scorers!r}")
     start = np.asarray(tasks["start"], dtype=np.float64)
     goal = np.asarray(tasks["goal"], dtype=np.float64)
     wx, dy = tasks["wall_x"], tasks["door_y"]
     if actions.dim() != 3 or len(actions) != len(start):
         raise ValueError(f"actions must be [E, H, 2] with E = {len(start)} tasks, got {tuple(actions.shape)}")
     a = actions.float()
-    out = {"positions": oracle_cost_fn(start, goal, wx, dy, cost)(a.unsqueeze(1))[:, 0].numpy()}
+    out = {}
+    if "positions" in scorers:
+        out["positions"] = oracle_cost_fn(start, goal, wx, dy, cost)(a.unsqueeze(1))[:, 0].numpy()
     model.eval()
     enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wx, dy)).to(device))
     z0, z_goal = enc(start), enc(goal)
-    path = tr.simulate(start, a.double().numpy(), wx, dy)                      # [E, H+1, 2]
-    z = torch.stack([enc(path[:, t]) for t in range(1, path.shape[1])], 1)
-    out["encoder"] = _total(latent_distance(z, z_goal.unsqueeze(1)), cost).cpu().numpy()
-    out["model"] = latent_cost_fn(model, z0, z_goal, cost, device)(a.unsqueeze(1))[:, 0].cpu().numpy()
+    if "encoder" in scorers:
+        path = tr.simulate(start, a.double().numpy(), wx, dy)                      # [E, H+1, 2]
+        z = torch.stack([enc(path[:, t]) for t in range(1, path.shape[1])], 1)
+        out["encoder"] = _total(latent_distance(z, z_goal.unsqueeze(1)), cost).cpu().numpy()
+    if "model" in scorers:
+        out["model"] = latent_cost_fn(model, z0, z_goal, cost, device)(a.unsqueeze(1))[:, 0].cpu().numpy()
     return out
 
 
@@ -382,6 +391,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     if isinstance(tasks, (int, np.integer)):
         tasks = tr.sample_tasks(int(tasks), seed=seed)
     s = settings
+    device = torch.device("cpu" if oracle else device)     # the oracle simulates in NumPy
     if not oracle:
         model.eval()
     e = len(tasks["start"])
@@ -389,7 +399,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     pos = np.asarray(tasks["start"], dtype=np.float64).copy()
     goal = np.asarray(tasks["goal"], dtype=np.float64)
     z_goal = None if oracle else model.encode(tr.normalize_obs(tr.render(goal, wx, dy)).to(device))
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)    # samples are drawn where they are scored
     paths = [pos.copy()]
     plans = []
     mean = None
@@ -406,7 +416,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         else:
             z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
             cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
-        init = torch.zeros(e, h, 2)
+        init = torch.zeros(e, h, 2, device=device)
         if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps
             keep = min(mean.shape[1] - s.replan_every, h)
             if keep > 0:
@@ -416,9 +426,9 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
                     max_norm=s.max_norm)
         mean = mppi(cost_fn, temperature=s.temperature, **args) if planner == "mppi" else cem(cost_fn, **args)
         if record_plans:
-            plans.append(mean.numpy().copy())
+            plans.append(mean.cpu().numpy().copy())
         for k in range(min(s.replan_every, h)):
-            pos = tr.move(pos, mean[:, k].numpy().astype(np.float64), wx, dy)
+            pos = tr.move(pos, mean[:, k].cpu().numpy().astype(np.float64), wx, dy)
             paths.append(pos.copy())
             steps_done += 1
         if bar is not None:

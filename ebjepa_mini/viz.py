@@ -881,9 +881,10 @@ def plot_probe_kept(probes: dict, targets, title: str | None = None):
             ax.text(xi, k + 0.02, f"{mae:.1f} px", ha="center", fontsize=7)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, list(targets))
-    ax.set(ylim=(0, 1.15), ylabel="kept = 1 - error / guess error",
+    ax.set(ylim=(0, 1.32), ylabel="kept = 1 - error / guess error",
            title=title or "linear read-out from the latent (labels: mean error)")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.legend(fontsize=7, loc="upper center", ncol=len(probes))
     fig.tight_layout()
     return fig
 
@@ -909,6 +910,31 @@ def plot_energy_breakdown(scores: dict, labels: dict | None = None):
                title=f"{(labels or {}).get(k, k)}\ndoor cheaper in {ok.mean():.0%} of tasks")
         ax.title.set_fontsize(9)
     _np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_plan_choice(shares: dict, title: str | None = None):
+    """Which hand-made plan has the lowest energy? Grouped bars: one group per scorer (true
+    positions, a model's imagination, ...), one bar per plan, the share of tasks it wins.
+
+    Args:
+        shares: ``{scorer label: {plan name: share of tasks}}`` (the shares of a scorer sum to 1).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.1))
+    labels = list(shares)
+    plans = list(next(iter(shares.values())))
+    colors = [PLAN_COLORS["path"], PALETTE["none"], PALETTE["sigreg"], PALETTE["covariance"]]
+    x = _np.arange(len(labels))
+    w = 0.8 / max(len(plans), 1)
+    for j, plan in enumerate(plans):
+        v = [shares[k][plan] for k in labels]
+        ax.bar(x - 0.4 + w * (j + 0.5), v, w, color=colors[j % len(colors)], label=f"{plan} plan cheapest")
+        for xi, vi in zip(x - 0.4 + w * (j + 0.5), v):
+            ax.text(xi, vi + 0.02, f"{vi:.0%}", ha="center", fontsize=7)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set(ylim=(0, 1.12), ylabel="share of tasks", title=title)
+    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 

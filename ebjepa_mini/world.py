@@ -220,8 +220,8 @@ class WorldData:
         b, t = pos.shape[:2]
         wx = np.repeat(self.data["wall_x"][idx], t)
         dy = np.repeat(self.data["door_y"][idx], t)
-        obs = tr.normalize_obs(tr.render(pos.reshape(-1, 2), wx, dy)).reshape(b, t, 2, tr.SIZE, tr.SIZE)
-        return {"obs": obs.to(device), "actions": torch.from_numpy(self.data["actions"][idx]).to(device),
+        obs = tr.normalize_obs(tr.render(pos.reshape(-1, 2), wx, dy, device)).reshape(b, t, 2, tr.SIZE, tr.SIZE)
+        return {"obs": obs, "actions": torch.from_numpy(self.data["actions"][idx]).to(device),
                 "pos": torch.from_numpy(pos).to(device)}
 
 
@@ -329,7 +329,8 @@ def layout_probe(model: WorldModel, n: int = 3000, seed: int = 0, test_frac: flo
     band = np.abs(pos[:, 0] - wall_x) <= tr.WALL_HALF + 1.0
     pos[band, 0] += np.where(pos[band, 0] < wall_x[band], -1.0, 1.0) * (2 * tr.WALL_HALF + 2.0)
     model.eval()
-    z = torch.cat([model.encode(tr.normalize_obs(tr.render(pos[i:i + 500], wall_x[i:i + 500], door_y[i:i + 500])))
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    z = torch.cat([model.encode(tr.normalize_obs(tr.render(pos[i:i + 500], wall_x[i:i + 500], door_y[i:i + 500], dev)))
                    for i in range(0, n, 500)]).cpu()
     y = np.stack([pos[:, 0], pos[:, 1], wall_x, door_y], 1).astype(np.float64)
     k = n - max(1, int(round(test_frac * n)))
@@ -341,9 +342,16 @@ def layout_probe(model: WorldModel, n: int = 3000, seed: int = 0, test_frac: flo
 PRETRAINED = Path(__file__).parent / "assets" / "world_model_cpu.pt"
 
 
-def pretrained_path() -> Path:
-    """The committed world model (trained by ``python -m ebjepa_mini.bench world --preset cpu --save``)."""
-    return PRETRAINED
+#: the committed models: ``cpu`` (the chapters' default, trained on 2 CPU cores) and ``gpu`` (trained
+#: on one GPU by ``python -m ebjepa_mini.bench world --preset gpu --save-model ...``); each has a JSON card
+PRETRAINED_PRESETS = ("cpu", "gpu")
+
+
+def pretrained_path(preset: str = "cpu") -> Path:
+    """The committed world model trained under ``preset`` (``"cpu"`` or ``"gpu"``); its card is the ``.json`` beside it."""
+    if preset not in PRETRAINED_PRESETS:
+        raise ValueError(f"preset must be one of {PRETRAINED_PRESETS}, got {preset!r}")
+    return PRETRAINED.with_name(f"world_model_{preset}.pt")
 
 
 def save_world_model(run: WorldRun, path, extra: dict | None = None) -> Path:

@@ -201,3 +201,18 @@ def test_checkpoint_resumes_a_run(tmp_path):
     assert ck.exists() and exp.last_trainer.step == 4
     run = exp.train("sigreg", steps=6, checkpoint=str(ck))       # resumes at step 4, runs 2 more
     assert exp.last_trainer.step == 6 and len(run.history["total"]) == 6
+
+
+def test_a_diverging_run_is_recorded_not_raised():
+    # LARS at lr 10 with std 1e3 / cov 1e4 blows up within a few steps (the gpu preset's
+    # vicreg_std100_cov100 did at step 104): the run stops there and its last finite weights are probed
+    s = replace(get_preset("ci").image, n_train=256, n_test=256, batch_size=64, optimizer="lars", lr=10.0,
+                warmup_frac=0.0, vicreg_std=1e3, vicreg_cov=1e4, probe_wds=(1e-3,), probe_iters=20)
+    exp = ImageExperiment("ci", settings=s, device="cpu")
+    with pytest.warns(RuntimeWarning, match="vicreg_std100_cov100: loss became"):
+        run = exp.train("vicreg_std100_cov100", steps=60)
+    assert run.diverged_at is not None and 1 <= run.diverged_at <= 60
+    assert run.steps == run.diverged_at - 1 == len(run.history["total"])
+    assert run.summary()["diverged_at"] == run.diverged_at and 0 <= run.probe_acc <= 1
+    healthy = exp.train("random_init")
+    assert healthy.diverged_at is None and "diverged_at" not in healthy.summary()

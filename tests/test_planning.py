@@ -218,3 +218,7 @@ def test_energy_breakdown_locates_a_wall_blind_predictor():
     assert (p["model"] < 0.5 * p["positions"]).all()
     with pytest.raises(ValueError, match="actions"):
         energy_breakdown(model, tasks, push[:1])
+    only = energy_breakdown(model, tasks, push, scorers=("model",))           # a subset: the same numbers
+    assert set(only) == {"model"} and np.array_equal(only["model"], p["model"])
+    with pytest.raises(ValueError, match="scorers"):
+        energy_breakdown(model, tasks, push, scorers=("imagined",))

@@ -87,23 +87,42 @@ def test_pretrained_model_is_small_documented_and_plans_through_the_door():
     assert res.paths.shape == (8, plan.max_steps + 1, 2)
 
 
+def test_gpu_model_is_carded_and_keeps_the_layout():
+    from ebjepa_mini.world import layout_probe, pretrained_path
+
+    path = pretrained_path("gpu")
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["sha256"] == file_sha256(path) and path.stat().st_size < 10e6
+    assert card["preset"] == "gpu" and "H200" in card["hardware"] and card["settings"]["pool"] == 1
+    run = load_world_model(path)
+    assert run.settings == get_preset("gpu").world
+    # unlike the cpu model, its latent holds the wall and the door (the card's diagnostics say 0.92 / 0.93)
+    kept = layout_probe(run.model, n=600).kept
+    assert kept[2] > 0.6 and kept[3] > 0.6, kept
+    with pytest.raises(ValueError, match="preset must be one of"):
+        pretrained_path("paper")
+
+
 def test_bench_world_loads_the_checkpoint_and_prints_the_summary_last(capsys, tmp_path):
     from ebjepa_mini import bench
 
     assert bench.main(["world", "--preset", "ci", "--checkpoint", str(PRETRAINED), "--episodes", "2",
-                       "--planner", "cem", "--out", str(tmp_path / "w.json")]) == 0
+                       "--planner", "cem", "--max-norm", "1.8", "--out", str(tmp_path / "w.json")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("preset", "success_rate", "episodes", "mean_final_distance", "train_wall_s", "plan_wall_s", "planner"):
         assert key in summary
     assert summary["planner"] == "cem" and summary["episodes"] == 2 and 0 <= summary["success_rate"] <= 1
     record = json.loads((tmp_path / "w.json").read_text())
     assert record["hardware"] and record["command"].startswith("python -m ebjepa_mini.bench world")
+    assert record["plan_settings"]["max_norm"] == 1.8 and record["device"] == "cpu"
     # a loaded model's record says which command trained it
     assert record["model_trained_by"]["command"].startswith("python -m ebjepa_mini.bench world")
     with pytest.raises(SystemExit):
         bench.main(["world", "--preset", "ci", "--checkpoint", str(tmp_path / "missing.pt")])
     with pytest.raises(SystemExit):
         bench.main(["world", "--preset", "ci", "--planner", "gradient"])
+    with pytest.raises(SystemExit):
+        bench.main(["world", "--preset", "ci", "--max-norm", "0"])
 
 
 def test_bench_world_oracle_refuses_model_options(capsys):

@@ -142,12 +142,13 @@ def same_room(pos, wall_x) -> np.ndarray:
 _GRID = torch.arange(SIZE, dtype=torch.float32)
 
 
-def wall_masks(wall_x, door_y) -> torch.Tensor:
-    """Wall channel ``[N, 65, 65]`` (bool): border lines at 4 and 60, the inner wall with its door."""
-    wx = torch.tensor(np.asarray(wall_x, dtype=np.float32)).reshape(-1, 1, 1)
-    dy = torch.tensor(np.asarray(door_y, dtype=np.float32)).reshape(-1, 1, 1)
-    rows = _GRID.view(1, -1, 1)
-    cols = _GRID.view(1, 1, -1)
+def wall_masks(wall_x, door_y, device=None) -> torch.Tensor:
+    """Wall channel ``[N, 65, 65]`` (bool, on ``device``): border lines at 4 and 60, the inner wall with its door."""
+    wx = torch.tensor(np.asarray(wall_x, dtype=np.float32), device=device).reshape(-1, 1, 1)
+    dy = torch.tensor(np.asarray(door_y, dtype=np.float32), device=device).reshape(-1, 1, 1)
+    grid = _GRID.to(wx.device)
+    rows = grid.view(1, -1, 1)
+    cols = grid.view(1, 1, -1)
     lo, hi = BORDER
     border = ((rows == lo) | (rows == hi)) & (cols >= lo) & (cols <= hi)
     border = border | (((cols == lo) | (cols == hi)) & (rows >= lo) & (rows <= hi))
@@ -155,21 +156,23 @@ def wall_masks(wall_x, door_y) -> torch.Tensor:
     return border | inner
 
 
-def render(pos, wall_x, door_y) -> torch.Tensor:
+def render(pos, wall_x, door_y, device=None) -> torch.Tensor:
     """Observations ``uint8 [N, 2, 65, 65]``: channel 0 the dot (Gaussian blob σ = 1.3), channel 1 walls.
 
     Args:
         pos: ``[N, 2]`` positions (x = column, y = row); wall_x, door_y: scalars or ``[N]``.
+        device: where to draw them (default CPU; a GPU draws a training batch far faster).
     """
-    p = torch.as_tensor(np.asarray(pos, dtype=np.float32)).reshape(-1, 2)
+    p = torch.as_tensor(np.asarray(pos, dtype=np.float32), device=device).reshape(-1, 2)
     n = len(p)
     x = p[:, 0].view(-1, 1, 1)
     y = p[:, 1].view(-1, 1, 1)
-    d2 = (_GRID.view(1, 1, -1) - x) ** 2 + (_GRID.view(1, -1, 1) - y) ** 2
+    grid = _GRID.to(p.device)
+    d2 = (grid.view(1, 1, -1) - x) ** 2 + (grid.view(1, -1, 1) - y) ** 2
     dot = (255.0 * torch.exp(-d2 / (2 * SIGMA ** 2))).clamp(0, 255).to(torch.uint8)
     wx = np.broadcast_to(np.asarray(wall_x), (n,))
     dy = np.broadcast_to(np.asarray(door_y), (n,))
-    walls = wall_masks(wx, dy).to(torch.uint8) * 255
+    walls = wall_masks(wx, dy, p.device).to(torch.uint8) * 255
     return torch.stack([dot, walls], dim=1)
 
 
