@@ -41,7 +41,7 @@
 #
 # | preset | what runs | time |
 # |---|---|---|
-# | `ci` | 16×16 canvas (7-px digits), widths 8, 2 × 100 steps of batch 8 | 30 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | 16×16 canvas (7-px digits), widths 8, 2 × 100 steps of batch 8 | 33 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `cpu` | 32×32 canvas (14-px digits), widths 16, 2 × 250 steps of batch 16 | 9.3 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | 64×64 canvas, the paper's widths, 2 × 3,000 steps of batch 32 | not yet measured |
 

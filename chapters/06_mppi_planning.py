@@ -40,7 +40,7 @@
 # | preset | what runs | time |
 # |---|---|---|
 # | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
-# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 6 to 8 minutes on 2 CPU cores (two runs alone on the same machine kind: 361 s and 476 s; the {doc}`status page <../book/status>`'s run, 8 minutes, predates the step-by-step scoring of `latent_cost_fn`) |
+# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 6 to 8 minutes on 2 CPU cores (three runs alone on the same machine kind: 361 s, 476 s and, with the gpu-preset model's comparison of § 6.5, 372 s; the {doc}`status page <../book/status>`'s run, 8 minutes, predates the step-by-step scoring of `latent_cost_fn`) |
 # | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
 
 # %% tags=["colab-setup"]
@@ -409,9 +409,12 @@ plt.show()
 # the wall (chapter 5, § 5.6). The planner then settles at the wall. (Under `ci` the horizon of
 # 40 steps is too short for most detours, and 8 tasks are too few to read.) A latent that holds
 # the layout is not enough; the predictor must also have learned what
-# a wall does, from random walks in which the inner wall rarely stops the dot. At this book's
-# budgets neither the larger model nor (in trials not shown here) more clips aimed at the wall
-# taught it that; the paper's 97% says it can be learned. This, not the planner, is the gap.
+# a wall does, from random walks in which the inner wall rarely stops the dot. Nor is a predictor
+# that ranks these three plans right: the planner searches thousands of plans and settles on the
+# ones the model gets wrong. (In trials not shown here, a predictor fine-tuned on clips aimed at
+# the wall ranked the three plans almost like the true positions, and still planned worse.) The
+# paper's 97% says a model that is right wherever the planner looks can be learned; this book has
+# not found one at its budgets.
 # :::
 #
 # ## 6.6 Why the path must first move away from the goal
