@@ -305,16 +305,15 @@ push = waypoint_actions(tasks["start"], tasks["goal"][:, None], speed=1.5, horiz
 real = tr.simulate(tasks["start"], push.numpy(), tasks["wall_x"], tasks["door_y"])        # [40, H+1, 2]
 start_obs = tr.normalize_obs(tr.render(tasks["start"], tasks["wall_x"], tasks["door_y"]))
 blocked = tr.same_room(real[:, -1], tasks["wall_x"]) == tr.same_room(tasks["start"], tasks["wall_x"])
-for label, model_ in (("trained world model", m), ("gpu-preset model", big)):
+imagined, through = {}, {}
+for label, mdl in (("trained world model", m), ("gpu-preset model", big)):
     with torch.no_grad():
-        imagined_ = model_.positions(model_.rollout(model_.encode(start_obs), push)).numpy()
-    through_ = blocked & (tr.same_room(imagined_[:, -1], tasks["wall_x"]) != tr.same_room(tasks["start"], tasks["wall_x"]))
+        imagined[label] = mdl.positions(mdl.rollout(mdl.encode(start_obs), push)).numpy()
+    through[label] = blocked & (tr.same_room(imagined[label][:, -1], tasks["wall_x"]) != tr.same_room(tasks["start"], tasks["wall_x"]))
     print(f"{label}: {blocked.sum()} of {len(blocked)} pushes are stopped by the wall; it imagines "
-          f"{through_.sum()} of them ending in the other room")
-    if model_ is m:
-        imagined, through = imagined_, through_
-show = list(np.flatnonzero(through)[:3]) or list(np.flatnonzero(blocked)[:3])
-fig = viz.plot_rollout_check(real[show], imagined[show], tasks["wall_x"][show], tasks["door_y"][show], n=len(show),
+          f"{through[label].sum()} of them ending in the other room")
+show = list(np.flatnonzero(through["trained world model"])[:3]) or list(np.flatnonzero(blocked)[:3])
+fig = viz.plot_rollout_check(real[show], imagined["trained world model"][show], tasks["wall_x"][show], tasks["door_y"][show], n=len(show),
                              names=[f"task {i}" for i in show])
 plt.show()
 

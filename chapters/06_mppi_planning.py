@@ -378,12 +378,12 @@ if fig is not None:
 
 # %% mystnb={"image": {"alt": "Grouped bar chart: for the true positions, the chapter's world model and the gpu-preset model, the share of tasks on which the door plan, the wall plan or the straight push at the goal has the lowest planning energy. With the true positions the door plan wins most tasks; in both models' imagination the plans that end at the wall, waiting there or pushing into it, win far more often than they do in reality."}}
 big = load_world_model(pretrained_path("gpu")).model
-three = dict(door_and_wall_plans(result.tasks, speed=P.max_norm, horizon=P.horizon),
-             push=waypoint_actions(result.tasks["start"], result.tasks["goal"][:, None], P.max_norm, P.horizon))
-scored = {"true positions": {k: energy_breakdown(model, result.tasks, a, scorers=("positions",))["positions"]
-                             for k, a in three.items()}}
-for label, mdl in (("chapter 5's model\n(imagined)", model), ("gpu-preset model\n(imagined)", big)):
-    scored[label] = {k: energy_breakdown(mdl, result.tasks, a, scorers=("model",))["model"] for k, a in three.items()}
+three = dict(plans, push=waypoint_actions(result.tasks["start"], result.tasks["goal"][:, None], P.max_norm, P.horizon))
+scores["push"] = energy_breakdown(model, result.tasks, three["push"], scorers=("positions", "model"))  # door, wall: above
+scored = {"true positions": {k: scores[k]["positions"] for k in three},
+          "chapter 5's model\n(imagined)": {k: scores[k]["model"] for k in three},
+          "gpu-preset model\n(imagined)": {k: energy_breakdown(big, result.tasks, a, scorers=("model",))["model"]
+                                          for k, a in three.items()}}
 shares = {}
 for label, e in scored.items():
     best = np.argmin(np.stack([e[k] for k in three]), 0)

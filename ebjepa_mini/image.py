@@ -224,6 +224,7 @@ class ImageExperiment:
         history: dict = {}
         secs = 0.0
         diverged = None
+        done = 0                                  # optimiser steps taken
         if weights is not None and steps > 0:
             s = self.cfg
             opt, sched = build_optimizer(model, s, steps)
@@ -277,7 +278,7 @@ class ImageExperiment:
                 trainer.save(checkpoint)
             history = {k: list(v) for k, v in trainer.history.items()}
             self.last_trainer = trainer
-        done = 0 if weights is None else steps if diverged is None else diverged - 1
+            done = trainer.step
         run = self.evaluate(model, name, family, done, secs, history, asdict(weights) if weights is not None else None)
         run.diverged_at = diverged
         self.runs[name] = run

@@ -317,6 +317,8 @@ def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cum
     out = {}
     if "positions" in scorers:
         out["positions"] = oracle_cost_fn(start, goal, wx, dy, cost)(a.unsqueeze(1))[:, 0].numpy()
+    if "encoder" not in scorers and "model" not in scorers:
+        return out                                  # the true physics alone: no model involved
     model.eval()
     enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wx, dy)).to(device))
     z0, z_goal = enc(start), enc(goal)
