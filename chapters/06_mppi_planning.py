@@ -33,7 +33,9 @@
 # 3. state the temperature convention of this book and convert the reference code's;
 # 4. evaluate a planner on a seeded set of random-wall episodes and read success rate and final
 #    distance;
-# 5. explain why good plans must first move *away* from the goal, and how planners fail.
+# 5. explain why good plans must first move *away* from the goal, and how planners fail;
+# 6. split a planner's failures between the predictor, the energy and the search, by replacing the
+#    predictor's imagination with the true physics (a perfect predictor).
 #
 # **Runtime** (the sizes are in `preset.plan`; the chapter uses the committed pretrained model):
 #
@@ -61,8 +63,8 @@ import torch
 from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import (cem, door_and_wall_plans, energy_breakdown, evaluate, latent_cost_fn, mppi,
-                                  oracle_cost_fn, planning_energy, waypoint_actions)
+from ebjepa_mini.planning import (cem, door_and_wall_plans, encoder_energy_map, energy_breakdown, evaluate,
+                                  latent_cost_fn, mppi, oracle_cost_fn, planning_energy, waypoint_actions)
 from ebjepa_mini.widgets import PlannerLab
 from ebjepa_mini.world import load_world_model, pretrained_path
 
@@ -258,37 +260,44 @@ lab
 # The paper's Table 4 (left) compares planners with the same model: MPPI with the cumulative cost
 # 97%, CEM 96%, MPPI with the last-state cost 89%. The stored benchmark runs of this book's `cpu`
 # model (`python -m ebjepa_mini.bench world --preset cpu --checkpoint ebjepa_mini/assets/world_model_cpu.pt
-# --planner P --cost C --save`) are below, with one more bar the paper does not have: the same
-# MPPI and the same energy with a *perfect* world model (`--oracle`: the true physics imagines the
-# rollouts and the true positions stand in for the latents). It is the ceiling of the search itself.
+# --planner P --cost C --save`) are below, with two more bars the paper does not have. Both keep
+# the same MPPI and replace the predictor's imagination by the true physics:
+#
+# * {term}`Perfect predictor` (`--oracle encoder`): the true paths of the sampled plans are scored by
+#   the model's own *encoder* (the dot drawn at each true position, encoded, compared with the goal
+#   latent). This is exactly the planner of § 6.3 with a predictor that never errs.
+# * True positions (`--oracle`): no model at all; the true positions stand in for the latents,
+#   so the energy is the plain straight-line distance to the goal.
 
-# %% mystnb={"image": {"alt": "Bar chart of planning success rate for MPPI with the cumulative cost, CEM with the cumulative cost and MPPI with the last-state cost, all on the same world model: this book's runs as solid blue bars next to the paper's Table 4 as hatched bars."}}
+# %% mystnb={"image": {"alt": "Bar chart of planning success rate for MPPI with the cumulative cost, CEM with the cumulative cost and MPPI with the last-state cost, all on the same world model, then MPPI with the true physics in place of the predictor, scored by the model's encoder (a perfect predictor) and on the true positions: this book's runs as solid blue bars next to the paper's Table 4 as hatched bars. The perfect-predictor bar is far above the world model's."}}
 stored = stored_results("world*_cpu.json")
 PAPER_PLANNERS = {"MPPI, cumulative": 0.97, "CEM, cumulative": 0.96, "MPPI, last state": 0.89}
 rows = [("MPPI, cumulative", "world_cpu"), ("CEM, cumulative", "world_cem_cpu"),
-        ("MPPI, last state", "world_last_cpu"), ("MPPI, true physics", "world_oracle_cpu")]
+        ("MPPI, last state", "world_last_cpu"), ("MPPI, perfect predictor", "world_oracle-encoder_cpu"),
+        ("MPPI, true positions", "world_oracle_cpu")]
 fig = viz.plot_stored_success(stored, rows, PAPER_PLANNERS, title="planners on the same world model (cpu preset)")
 if fig is not None:
     plt.show()
 
 # %% [markdown]
 # *Figure: success rates of three planner configurations on the same world model and of MPPI
-# with the true physics, on the same 100 tasks (solid), next to the paper's Table 4 (hatched).*
+# with the true physics (scored by the model's encoder, or on the true positions), on the same 100
+# tasks (solid), next to the paper's Table 4 (hatched).*
 #
-# The same split on this page's own episodes: plan the tasks of § 6.3 once more with the true
-# physics, and ask of every failure where it ended.
+# The same split on this page's own episodes: plan the tasks of § 6.3 once more with a perfect
+# predictor, and ask of every failure where it ended (the stored runs' counts follow).
 
 # %%
-truth = evaluate(None, result.tasks, P, planner="mppi", cost="cumulative", oracle=True)
+perfect = evaluate(model, result.tasks, P, planner="mppi", cost="cumulative", oracle="encoder")
 door_detour = (np.abs(result.tasks["door_y"] - result.tasks["start"][:, 1])
                + np.abs(result.tasks["door_y"] - result.tasks["goal"][:, 1]))   # vertical detour via the door (px)
-for name, r in (("world model", result), ("true physics", truth)):
+for name, r in (("world model", result), ("perfect predictor", perfect)):
     fail = ~r.success
-    print(f"{name:12s}: success {r.success_rate:.0%} of {len(fail)}; {fail.sum()} failures, "
+    print(f"{name:17s}: success {r.success_rate:.0%} of {len(fail)}; {fail.sum()} failures, "
           f"{r.stuck_in_start_room.sum()} of them never left the start room; door detour "
           f"{door_detour[fail].mean() if fail.any() else float('nan'):.0f} px on failures, "
           f"{door_detour[~fail].mean() if (~fail).any() else float('nan'):.0f} px on successes")
-for fname in ("world_cpu", "world_oracle_cpu"):
+for fname in ("world_cpu", "world_oracle-encoder_cpu", "world_oracle_cpu"):
     rec = stored.get(fname)
     if rec is not None and "failures_in_start_room" in rec:
         n_fail = round((1 - rec["success_rate"]) * rec["episodes"])
@@ -296,9 +305,54 @@ for fname in ("world_cpu", "world_oracle_cpu"):
               f"{rec['failures_in_start_room']} of them in the start room")
 
 # %% [markdown]
-# The true-physics bar splits the gap to the paper in two: between the learned model and the true
-# physics lies the **model's** share, above the true-physics bar the **search's** (or the
-# energy's). Which one? Ask each energy directly which of two plans it prefers. For every task
+# The bars split the gap to the paper. Between the world model and the perfect predictor lies the
+# **predictor's** share: same encoder, same energy, same search, and only the imagined rollouts
+# differ. Between the perfect predictor and the true positions lies the **energy's** share: the
+# same search succeeds more often with the encoder's distance than with the straight-line one.
+# Why? Look at the landscapes the planner descends when its predictor is perfect, for the task of
+# this page whose door is farthest from start and goal: the energy's term for the dot at every
+# point of the room (computed with {func}`~ebjepa_mini.planning.encoder_energy_map`), next to the
+# straight-line distance, and the same map for the larger `gpu`-preset model of chapter 5.
+
+# %% mystnb={"image": {"alt": "Three maps of the same Two Rooms task, coloured by the planning energy of the dot at each point, dark for low, each scaled to its own range: the straight-line distance to the goal, which falls steadily towards the goal and is low on the start's side right against the wall; the chapter's model's encoder energy, a nearly flat bright plateau with a dark well around the goal; and the gpu-preset model's encoder energy, in between, with its well around the goal."}}
+far = int(np.argmax(np.abs(result.tasks["door_y"] - result.tasks["start"][:, 1])
+                    + np.abs(result.tasks["door_y"] - result.tasks["goal"][:, 1])))
+one = {k: v[far:far + 1] for k, v in result.tasks.items()}
+big = load_world_model(pretrained_path("gpu")).model           # chapter 5's gpu-preset model (§ 5.6)
+step = 1.0
+xs = np.arange(tr.BORDER[0], tr.BORDER[1] + step / 2, step)
+grid = np.stack(np.meshgrid(xs, xs, indexing="xy"), -1)      # [G, G, (x, y)]
+maps = {"straight-line distance\n(true positions)":
+            (tr.normalize_pos(grid) - tr.normalize_pos(one["goal"][0])).pow(2).mean(-1).numpy(),
+        "this chapter's model:\nencoder energy": encoder_energy_map(model, one, step=step).values[0],
+        "gpu-preset model:\nencoder energy": encoder_energy_map(big, one, step=step).values[0]}
+wx1 = one["wall_x"][0]
+start_room = (grid[..., 0] < wx1 - 2) if one["start"][0, 0] < wx1 else (grid[..., 0] > wx1 + 2)
+for label, v in maps.items():
+    level = (v - v.min()) / (v.max() - v.min())
+    print(f"{label.replace(chr(10), ' '):40s}: {np.mean(level[start_room] > 0.6):.0%} of the start room "
+          f"lies in the top 40% of the map's range")
+fig = viz.plot_energy_maps(maps, int(wx1), int(one["door_y"][0]), one["start"][0], one["goal"][0], step=step)
+plt.show()
+
+# %% [markdown]
+# *Figure: the planning energy's term for the dot at each point of one task (○ start, ★ goal),
+# each map scaled to its own range (dark = low): the straight-line distance, and the encoder
+# energy of two world models.*
+#
+# :::{admonition} What you should see
+# The straight-line distance falls steadily towards the goal, so on the start's side it is lowest
+# right against the wall: a planner that descends it walks into the wall and, every step spent
+# there being cheaper than a step on the long way round, waits. The encoder energies are steep
+# only near the goal and level off farther away, the chapter's model's almost everywhere (the
+# printout: the share of the start room on the plateau). On a plateau, waiting at the wall earns
+# little, the detour through the door costs little more than standing still, and arriving early
+# pays for it. That is why the same search with a perfect predictor succeeds more often with the
+# encoder's energy than with the straight line: the learned energy is the easier one to plan with.
+# :::
+#
+# Where exactly do the imagined rollouts go wrong? Ask each energy directly which of two plans it
+# prefers. For every task
 # build two plans by hand at the step cap ({func}`~ebjepa_mini.planning.door_and_wall_plans`):
 # *door*, through the door and on to the goal; *wall*, straight to the wall at the goal's height,
 # and stay there. Then score both with eq. 14 three ways
@@ -331,20 +385,24 @@ plt.show()
 # succeeded less often (the "superseded settings" runs on the {doc}`results page <../book/results>`).
 #
 # **Not the encoder's geometry.** Scored with the encoder on the true frames the door wins on
-# every task, by a wider margin than with positions: the latent distance saturates away from the
-# goal (the plateau of § 6.1), so a long detour costs little more than waiting at the wall, and
-# arriving early pays for it.
+# every task, by a wider margin than with positions: the plateau of the maps above makes a long
+# detour cost little more than waiting at the wall, and arriving early pays for it. The
+# perfect-predictor bar says the same with the planner in the loop: this encoder's energy, searched
+# by this MPPI, reaches the goal far more often than the model does (the bars above).
 #
 # **The predictor's.** In imagination the two plans cost nearly the same and the wall plan often
 # wins: the model imagines the door plan poorly and the wall plan too well, because its latent does
 # not know where the door is (chapter 5, § 5.6) and it walks through the wall. The planner
-# faithfully minimises the energy it is given; the model hands it a world without walls.
+# faithfully minimises the energy it is given; the model hands it a world without walls. The gap
+# between the world-model bar and the perfect-predictor bar is this failure, and it is almost the
+# whole gap to the paper.
 #
-# **And the search's, for the rest.** The true-physics bar is not 100% even though its energy
-# prefers the door almost everywhere: Gaussian perturbations of the current plan rarely find a
-# route 40 px away, and once the plan hugs the wall, each replan starts from there. The printout
-# above shows the signature: failures, of the model and of the true physics alike, end in the start
-# room, on tasks whose door is far from both start and goal.
+# **The search's, only with the straight line.** The true-positions bar is lower than the
+# perfect-predictor bar although its energy also prefers the door almost everywhere: descending a
+# straight-line distance leads to the wall, Gaussian perturbations of the current plan rarely find
+# a route 40 px away, and once the plan hugs the wall, each replan starts from there. The printout
+# above shows the signature: failures end in the start room, on tasks whose door is far from both
+# start and goal.
 # :::
 #
 # ### A larger model that knows where the door is
@@ -364,6 +422,11 @@ for _, stem in rows_gpu[:1]:
         print(f"{stem}: latent keeps dot {diag['kept_dot']:.2f}, wall {diag['kept_wall']:.2f}, door {diag['kept_door']:.2f}; "
               f"door plan cheaper: true positions {diag['door_wins_true']:.0%}, encoder {diag['door_wins_enc']:.0%}, "
               f"imagined {diag['door_wins_model']:.0%}")
+perfect_gpu = stored_results("world_oracle-encoder_gpu-model_cpu.json").get("world_oracle-encoder_gpu-model_cpu")
+if perfect_gpu is not None:
+    print(f"the same model with a perfect predictor (--oracle encoder, the cpu planner settings): success "
+          f"{perfect_gpu['success_rate']:.0%} over {perfect_gpu['episodes']} episodes, mean final distance "
+          f"{perfect_gpu['mean_final_distance']:.1f} px")
 if fig is not None:
     plt.show()
 
@@ -371,13 +434,13 @@ if fig is not None:
 # *Figure: success of three planners with the gpu-preset model, on the same 100 tasks, next to
 # the paper's Table 4 (hatched).*
 #
-# A latent that knows where the door is, and planning is no better. The door-and-wall test says
+# A latent that knows where the door is, an encoder whose energy a perfect predictor would follow
+# to the goal almost every time (the last printed line), and planning is no better. The door-and-wall test says
 # why only in part; add a third hand-made plan, the one a greedy planner tries first: *push*,
 # straight at the goal, which the wall stops unless the door happens to lie on the line. Which of
 # the three has the lowest energy, on the true positions and in each model's imagination?
 
 # %% mystnb={"image": {"alt": "Grouped bar chart: for the true positions, the chapter's world model and the gpu-preset model, the share of tasks on which the door plan, the wall plan or the straight push at the goal has the lowest planning energy. With the true positions the door plan wins most tasks; in both models' imagination the plans that end at the wall, waiting there or pushing into it, win far more often than they do in reality."}}
-big = load_world_model(pretrained_path("gpu")).model
 three = dict(plans, push=waypoint_actions(result.tasks["start"], result.tasks["goal"][:, None], P.max_norm, P.horizon))
 scores["push"] = energy_breakdown(model, result.tasks, three["push"], scorers=("positions", "model"))  # door, wall: above
 scored = {"true positions": {k: scores[k]["positions"] for k in three},
@@ -543,3 +606,35 @@ for speed in (1.5, 2.45, 3.46, 5.0):
     e = energy(torch.stack([hug, detour]))
     print(f"step cap {speed:4.2f} px: hugging the wall {e[0]:5.1f}, through the door {e[1]:5.1f} "
           f"-> the {'door' if e[1] < e[0] else 'wall'} plan has the lower energy")
+
+# %% [markdown]
+# :::{exercise} The same two plans, scored by the encoder
+# :label: ex-plan-5
+# Score the two plans of {ref}`ex-plan-4` with the energy the planner of § 6.5 would descend with a
+# perfect predictor: the true physics scored by the world model's own encoder,
+# `oracle_cost_fn([start], [goal], 32, 50, energy_map=encoder_energy_map(model, task))`, where
+# `task` holds the layout, start and goal as arrays of one. At which step caps does the door plan
+# win now? Compare with the straight-line energy, and relate the answer to the maps of § 6.5.
+# :::
+
+# %% [markdown]
+# :::{solution} ex-plan-5
+# :class: dropdown
+# With the encoder's energy the door plan has the lower energy at every step cap, even at 1.5 px,
+# where the straight-line energy prefers the wall by a wide margin. The encoder energy is steep
+# near the goal and flat elsewhere (the plateau of the maps in § 6.5): waiting at the wall, on the
+# plateau, costs nearly the most per step, while the detour leaves the plateau once it is through
+# the door. This is why the planner with a perfect predictor succeeds more often than the planner
+# on true positions, and why the model's failures are its predictor's.
+# :::
+
+# %% tags=["solution", "hide-input"]
+task = {"wall_x": np.array([wall_x]), "door_y": np.array([door_y]), "start": np.array([start]),
+        "goal": np.array([goal])}
+encoder_energy = oracle_cost_fn([start], [goal], wall_x, door_y, energy_map=encoder_energy_map(model, task))
+for speed in (1.5, 2.45, 3.46, 5.0):
+    plans = torch.stack([walk([(wall_x - 3, goal[1])], speed),
+                         walk([(wall_x - 3, door_y), (wall_x + 3, door_y), goal], speed)])
+    e, p = encoder_energy(plans), energy(plans)
+    print(f"step cap {speed:4.2f} px: encoder energy wall {e[0]:6.1f}, door {e[1]:6.1f} | "
+          f"straight line wall {p[0]:5.1f}, door {p[1]:5.1f}")

@@ -13,7 +13,9 @@ Benchmarks:
                ``preset.plan.episodes`` random-wall episodes (success rate, final distance);
                ``--planner``, ``--cost`` pick the planner; ``--ablation TERM`` zeroes one term of
                eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model;
-               ``--oracle`` scores plans with the true physics and positions instead of a model.
+               ``--oracle`` plans with the true physics instead of the model's predictor, scored on
+               the true positions (``--oracle`` / ``--oracle positions``, no model) or by the
+               model's encoder (``--oracle encoder``: a perfect predictor).
     video      chapter 4: video JEPAs on generated Moving MNIST trained with K = 1 and K = 4 rollout
                steps, plus the untrained encoder (detection AP per prediction horizon, mAP).
     chapters   the book itself: execute every chapter notebook from scratch under ``preset`` (in a
@@ -137,11 +139,12 @@ def bench_image(preset: str, seed: int = 0) -> dict:
 
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
-                episodes: int | None = None, oracle: bool = False, max_norm: float | None = None) -> dict:
+                episodes: int | None = None, oracle: str | None = None, max_norm: float | None = None) -> dict:
     """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
 
-    ``oracle=True`` trains nothing: the planner scores its samples by simulating them with the true
-    physics (:func:`~ebjepa_mini.planning.oracle_cost_fn`), the ceiling of the search itself.
+    ``oracle`` (see :func:`~ebjepa_mini.planning.evaluate`): the planner simulates its samples with
+    the true physics and scores the true positions (``"positions"``: no model is trained or loaded)
+    or the model's encoder on them (``"encoder"``: the model with a perfect predictor).
     """
     from dataclasses import replace
 
@@ -152,9 +155,9 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     p = get_preset(preset)
     if max_norm is not None:                        # plan with a different step cap (the record says which)
         p = replace(p, plan=replace(p.plan, max_norm=float(max_norm)))
-    device = "cuda" if torch.cuda.is_available() and not oracle else "cpu"
+    device = "cuda" if torch.cuda.is_available() and oracle != "positions" else "cpu"
     t0 = time.perf_counter()
-    if oracle:
+    if oracle == "positions":
         run, train_s, source = None, 0.0, "oracle: true physics, eq. 14 on true normalised positions (no world model)"
     elif checkpoint:
         run = load_world_model(checkpoint, device=device)
@@ -170,13 +173,15 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         if save_model:
             path = save_world_model(run, save_model)
             print(f"  wrote {path} (sha256 {file_sha256(path)})", file=sys.stderr, flush=True)
+    if oracle == "encoder":
+        source = f"oracle: true physics, eq. 14 scored by the encoder of the model ({source})"
     n = episodes or p.plan.episodes
     tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
-    res = evaluate(None if oracle else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed, oracle=oracle,
-                   device=device)
+    res = evaluate(None if run is None else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed,
+                   oracle=oracle, device=device)
     summary = res.summary()    # planner, cost, episodes, success_rate, mean_final_distance, failures, plan time
     diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device)
-    hist = {} if oracle else run.history
+    hist = {} if run is None else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
     if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
         card = {"file": Path(save_model).name, "sha256": file_sha256(save_model),
@@ -189,12 +194,12 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         tmp = card_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(card, indent=1) + "\n")
         os.replace(tmp, card_path)
-    trained_by = None if oracle else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
+    trained_by = None if run is None else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
     return {"benchmark": "world", "preset": p.name, "device": device, "model": source, "model_trained_by": trained_by or None,
             "ablation": ablation or "none",
-            "world_settings": None if oracle else asdict(run.settings), "plan_settings": asdict(p.plan),
+            "world_settings": None if run is None else asdict(run.settings), "plan_settings": asdict(p.plan),
             "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
-            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + ("-oracle" if oracle else ""),
+            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + {"positions": "-oracle", "encoder": "-oracle-encoder"}.get(oracle, ""),
                          "success_rate": summary["success_rate"],
                          "mean_final_distance": summary["mean_final_distance"],
                          "train_s": round(train_s, 1), "plan_s": summary["plan_wall_s"], **diag}],
@@ -296,6 +301,8 @@ def bench_chapters(preset: str, seed: int = 0, chapters_dir: str | os.PathLike =
 
 
 def main(argv=None) -> int:
+    from .planning import ORACLES
+
     parser = argparse.ArgumentParser(prog="python -m ebjepa_mini.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", choices=BENCHMARKS)
@@ -315,8 +322,9 @@ def main(argv=None) -> int:
     world.add_argument("--max-norm", type=float, default=None,
                        help="override preset.plan.max_norm, the longest planned step (px)")
     world.add_argument("--save-model", default=None, help="write the trained world model here")
-    world.add_argument("--oracle", action="store_true",
-                       help="no model: score plans with the true physics and true positions (the planner's ceiling)")
+    world.add_argument("--oracle", nargs="?", const="positions", default=None, choices=ORACLES,
+                       help="plan with the true physics instead of the predictor, scored on the true positions "
+                            "(no model; the default) or by the model's encoder ('encoder': a perfect predictor)")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
     if args.checkpoint and not Path(args.checkpoint).exists():
@@ -331,8 +339,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
         os.environ["EBJEPA_THREADS"] = str(args.threads)   # chapter kernels read it
     if args.benchmark == "world":
-        if args.oracle and (args.checkpoint or args.ablation or args.save_model):
-            parser.error("--oracle uses no world model: drop --checkpoint, --ablation and --save-model")
+        if args.oracle == "positions" and (args.checkpoint or args.ablation or args.save_model):
+            parser.error("--oracle positions uses no world model: drop --checkpoint, --ablation and --save-model")
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
                               args.save_model, args.episodes, args.oracle, args.max_norm)
     else:
@@ -346,7 +354,7 @@ def main(argv=None) -> int:
         name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
                                           args.cost if args.cost != "cumulative" else None,
                                           f"no-{args.ablation}" if args.ablation else None,
-                                          "oracle" if args.oracle else None,
+                                          {"positions": "oracle", "encoder": "oracle-encoder"}.get(args.oracle),
                                           f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None) if v)
     out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
     if out:
@@ -357,7 +365,7 @@ def main(argv=None) -> int:
         os.replace(tmp, path)
         print(f"wrote {path}", file=sys.stderr)
         if (args.benchmark == "world" and args.checkpoint and args.planner == "mppi" and args.cost == "cumulative"
-                and not args.ablation and args.max_norm is None):
+                and not args.ablation and args.max_norm is None and not args.oracle):
             _refresh_model_card(args.checkpoint, record, path, args.seed)
     print(json.dumps(summary))
     return 0

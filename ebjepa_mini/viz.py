@@ -914,6 +914,36 @@ def plot_energy_breakdown(scores: dict, labels: dict | None = None):
     return fig
 
 
+def plot_energy_maps(maps: dict, wall_x: int, door_y: int, start, goal, step: float, lo: float = 4.0):
+    """One panel per energy landscape of the same task: the planning energy's term ``d(p)`` for the
+    dot at every grid point ``p`` (e.g. :class:`~ebjepa_mini.planning.EnergyMap` values), dark = low,
+    each panel scaled from its own minimum to its maximum (their units differ), with the walls,
+    start (○) and goal (★).
+
+    Args:
+        maps: ``{panel title: values [G, G]}`` (rows y, columns x, at ``lo, lo + step, ...``).
+    """
+    from .data import two_rooms as tr
+
+    fig, axes = plt.subplots(1, len(maps), figsize=(2.9 * len(maps), 3.0))
+    for ax, (label, v) in zip(_np.atleast_1d(axes), maps.items()):
+        v = _np.asarray(v, dtype=float)
+        hi = lo + step * (v.shape[-1] - 1)
+        ax.imshow((v - v.min()) / (v.max() - v.min() + 1e-12), cmap=ENERGY_CMAP, vmin=0, vmax=1, extent=(lo - step / 2, hi + step / 2, hi + step / 2, lo - step / 2),
+                  interpolation="nearest")
+        walls = tr.wall_masks(wall_x, door_y)[0].numpy() > 0
+        ax.imshow(_np.ma.masked_where(~walls, walls), cmap="Greys", vmin=0, vmax=1.4,
+                  extent=(-0.5, 64.5, 64.5, -0.5), interpolation="nearest")
+        ax.plot(*start, "o", ms=7, mfc="white", mec=PLAN_COLORS["path"], mew=2)
+        ax.plot(*goal, "*", ms=11, color="white", mec=PLAN_COLORS["goal"], mew=1.2)
+        ax.set(xlim=(2, 62), ylim=(62, 2))
+        _noaxis(ax)
+        ax.spines[:].set_visible(False)
+        ax.set_title(label, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot_plan_choice(shares: dict, title: str | None = None):
     """Which hand-made plan has the lowest energy? Grouped bars: one group per scorer (true
     positions, a model's imagination, ...), one bar per plan, the share of tasks it wins.
@@ -1011,13 +1041,14 @@ def plot_stored_success(stored: dict, rows, paper: dict, title: str):
         The figure, or ``None`` when none of the records is stored.
     """
     ours = {}
+    width = max(len(label) for label, _ in rows)
     for label, stem in rows:
         rec = stored.get(stem)
         if rec is None:
             continue
         ours[label] = rec["success_rate"]
         ref = f"paper {paper[label]:.0%}" if label in paper else "not in the paper"
-        print(f"{label:18s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
+        print(f"{label:{width}s} success {rec['success_rate']:.0%} over {rec['episodes']} episodes, mean final distance "
               f"{rec['mean_final_distance']:.1f} px, planning {rec['plan_wall_s']:.0f} s ({ref}); "
               f"{rec['hardware']}, {rec['date'][:10]}")
     if not ours:

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import (PlanResult, cem, clip_norm, evaluate, latent_cost_fn, mppi, oracle_cost_fn,
-                                  planning_energy)
+from ebjepa_mini.planning import (EnergyMap, PlanResult, cem, clip_norm, encoder_energy_map, evaluate, latent_cost_fn,
+                                  mppi, oracle_cost_fn, planning_energy)
 from ebjepa_mini.presets import PlanSettings
 
 TARGET = torch.tensor([[1.0, -0.5], [0.3, 0.8], [-1.2, 0.1], [0.0, 2.0]])   # [H=4, A=2]
@@ -134,9 +134,62 @@ def test_oracle_cost_follows_the_true_physics():
 def test_evaluate_with_the_oracle_needs_no_model():
     s = PlanSettings(episodes=4, max_steps=60, replan_every=4, horizon=30, num_samples=64, num_iters=4,
                      num_elites=8, noise_std=3.0, temperature=1.0)
-    res = evaluate(None, 4, s, oracle=True, seed=3)
+    res = evaluate(None, 4, s, oracle="positions", seed=3)
     assert res.paths.shape == (4, 61, 2) and res.success.dtype == bool
     assert res.mean_final_distance < np.linalg.norm(res.tasks["start"] - res.tasks["goal"], axis=1).mean()
+    with pytest.raises(ValueError, match="oracle must be None or one of"):
+        evaluate(None, 4, s, oracle=True)
+    with pytest.raises(ValueError, match="a model is needed"):
+        evaluate(None, 4, s, oracle="encoder")
+
+
+class CentroidEncoder(torch.nn.Module):
+    """A stand-in world model whose "encoder" returns the dot's normalised position (the centroid of
+    channel 0): its energy map must reproduce the true-positions energy."""
+
+    def encode(self, obs):
+        w = (obs[:, 0] - obs[:, 0].amin((-1, -2), keepdim=True)).clamp_min(0)
+        grid = torch.arange(tr.SIZE, dtype=torch.float32)
+        x = (w.sum(-2) * grid).sum(-1) / w.sum((-1, -2))
+        y = (w.sum(-1) * grid).sum(-1) / w.sum((-1, -2))
+        return tr.normalize_pos(torch.stack([x, y], -1))
+
+
+def test_encoder_energy_map_is_the_encoder_energy_between_grid_points():
+    tasks = tr.sample_tasks(2, seed=5)
+    model = CentroidEncoder()
+    emap = encoder_energy_map(model, tasks, step=2.0)
+    assert emap.values.shape == (2, 29, 29)
+    pts = np.array([[[10.0, 20.0], [33.0, 41.0]], [[50.0, 12.0], [7.0, 7.0]]])   # on and off the grid
+    got = emap(pts)
+    for e in range(2):
+        zg = model.encode(tr.normalize_obs(tr.render(tasks["goal"][e:e + 1], tasks["wall_x"][e], tasks["door_y"][e])))
+        z = model.encode(tr.normalize_obs(tr.render(pts[e], tasks["wall_x"][e], tasks["door_y"][e])))
+        want = (z - zg).pow(2).mean(-1).numpy()
+        np.testing.assert_allclose(got[e], want, rtol=0.03, atol=2e-3)      # the map is x-by-y, not transposed
+    with pytest.raises(ValueError, match="step must be > 0"):
+        encoder_energy_map(model, tasks, step=0)
+    with pytest.raises(ValueError, match="pos must be"):
+        emap(np.zeros((3, 2)))
+
+
+def test_the_encoder_oracle_with_a_position_encoder_is_the_positions_oracle():
+    tasks = tr.sample_tasks(3, seed=2)
+    emap = encoder_energy_map(CentroidEncoder(), tasks, step=1.0)
+    g = torch.Generator().manual_seed(0)
+    actions = 2.0 * torch.randn(3, 16, 20, 2, generator=g)
+    args = (tasks["start"], tasks["goal"], tasks["wall_x"], tasks["door_y"])
+    for cost in ("cumulative", "last"):
+        want = oracle_cost_fn(*args, cost)(actions)
+        got = oracle_cost_fn(*args, cost, energy_map=emap)(actions)
+        torch.testing.assert_close(got.float(), want.float(), rtol=0.05, atol=0.02)
+    with pytest.raises(ValueError, match="energy_map holds 3 tasks"):
+        oracle_cost_fn(tasks["start"][:2], tasks["goal"][:2], tasks["wall_x"][:2], tasks["door_y"][:2],
+                       energy_map=emap)
+    s = PlanSettings(episodes=3, max_steps=40, replan_every=4, horizon=20, num_samples=32, num_iters=3,
+                     num_elites=4, noise_std=3.0, temperature=1.0)
+    res = evaluate(CentroidEncoder(), tasks, s, oracle="encoder")
+    assert res.paths.shape == (3, 41, 2)
 
 
 @pytest.mark.parametrize("method", ["mppi", "cem"])

@@ -131,7 +131,10 @@ def test_bench_world_oracle_refuses_model_options(capsys):
     for extra in (["--checkpoint", str(PRETRAINED)], ["--ablation", "idm"], ["--save-model", "m.pt"]):
         with pytest.raises(SystemExit):
             bench.main(["world", "--preset", "ci", "--oracle", *extra])
-        assert "--oracle uses no world model" in capsys.readouterr().err
+        assert "--oracle positions uses no world model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["world", "--preset", "ci", "--oracle", "decoder"])
+    assert "invalid choice: 'decoder'" in capsys.readouterr().err
 
 
 def test_ridge_probe_reads_a_linear_target_and_not_noise():
