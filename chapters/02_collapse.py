@@ -36,7 +36,7 @@
 #
 # **Runtime** (the whole chapter; measured times per preset are on the {doc}`../book/status`
 # page): `ci` runs 4 settings × 200 steps on 4,000 digits (58 s on 2 CPU cores);
-# `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (4.7 minutes); `gpu`
+# `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (5.8 minutes); `gpu`
 # runs 4 × 2,000 steps on all 60,000 digits with a wider network.
 
 # %% tags=["colab-setup"]

@@ -41,7 +41,7 @@
 # | preset | what runs | time |
 # |---|---|---|
 # | `ci` | 40 training steps on 2,000 clips, probes of the two pretrained models, three short runs for ex-world-4 | 29 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
-# | `cpu` | 2,000 training steps (the full small model) + the same figures | 6 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `cpu` | 2,000 training steps (the full small model) + the same figures | 6.9 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | IMPALA (16, 32, 32), 256-d latent, 3,000 steps of batch 256 | not yet measured |
 
 # %% tags=["colab-setup"]

@@ -42,7 +42,7 @@
 # | preset | what runs | time |
 # |---|---|---|
 # | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
-# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 6 to 8 minutes on 2 CPU cores (three runs alone on the same machine kind: 361 s, 476 s and, with the gpu-preset model's comparison of § 6.5, 372 s; the {doc}`status page <../book/status>`'s run, 8 minutes, predates the step-by-step scoring of `latent_cost_fn`) |
+# | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 7.4 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
 
 # %% tags=["colab-setup"]
