@@ -229,8 +229,8 @@ class EnergyMap:
         if pos.shape[0] != len(self.values) or pos.shape[-1] != 2:
             raise ValueError(f"pos must be [E, ..., 2] with E = {len(self.values)} maps, got {pos.shape}")
         g = self.values.shape[-1]
-        f = (np.clip(pos, self.lo, tr.BORDER[1]) - self.lo) / self.step
-        i = np.clip(np.floor(f).astype(np.int64), 0, g - 2)
+        f = np.clip((pos - self.lo) / self.step, 0, g - 1)      # beyond the last grid point: its value
+        i = np.minimum(np.floor(f).astype(np.int64), g - 2)
         w = f - i
         ix, iy, wx, wy = i[..., 0], i[..., 1], w[..., 0], w[..., 1]
         e = np.arange(len(self.values)).reshape((-1,) + (1,) * (pos.ndim - 2))

@@ -167,6 +167,9 @@ def test_encoder_energy_map_is_the_encoder_energy_between_grid_points():
         z = model.encode(tr.normalize_obs(tr.render(pts[e], tasks["wall_x"][e], tasks["door_y"][e])))
         want = (z - zg).pow(2).mean(-1).numpy()
         np.testing.assert_allclose(got[e], want, rtol=0.03, atol=2e-3)      # the map is x-by-y, not transposed
+    coarse = encoder_energy_map(model, tasks, step=3.0)         # 3 px does not divide 56: last point at 58
+    edge = coarse(np.full((2, 1, 2), 60.0))[:, 0]
+    np.testing.assert_allclose(edge, coarse.values[:, -1, -1])  # held at the last grid value, not extrapolated
     with pytest.raises(ValueError, match="step must be > 0"):
         encoder_energy_map(model, tasks, step=0)
     with pytest.raises(ValueError, match="pos must be"):
