@@ -41,7 +41,7 @@
 #
 # | preset | what runs | time |
 # |---|---|---|
-# | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | 8 episodes of 100 steps, N = 64, J = 5, replanning every 4 steps, plus the perfect predictor and three energy maps of § 6.5 | 17 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `cpu` | 100 episodes of 200 steps, H = 90, N = 200, J = 5 (warm-started), replanning every 4 steps | 7.4 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | the paper's planner: 100 episodes of 200 steps, H = 90, N = 200, J = 20, replanning every step | not yet measured |
 
@@ -64,7 +64,7 @@ from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import (cem, door_and_wall_plans, encoder_energy_map, energy_breakdown, evaluate,
-                                  latent_cost_fn, mppi, oracle_cost_fn, planning_energy, waypoint_actions)
+                                  latent_cost_fn, map_grid, mppi, oracle_cost_fn, planning_energy, waypoint_actions)
 from ebjepa_mini.widgets import PlannerLab
 from ebjepa_mini.world import load_world_model, pretrained_path
 
@@ -320,8 +320,7 @@ far = int(np.argmax(np.abs(result.tasks["door_y"] - result.tasks["start"][:, 1])
 one = {k: v[far:far + 1] for k, v in result.tasks.items()}
 big = load_world_model(pretrained_path("gpu")).model           # chapter 5's gpu-preset model (§ 5.6)
 step = 1.0
-xs = np.arange(tr.BORDER[0], tr.BORDER[1] + step / 2, step)
-grid = np.stack(np.meshgrid(xs, xs, indexing="xy"), -1)      # [G, G, (x, y)]
+grid = map_grid(step)                                          # [G, G, (x, y)]: the maps' dot positions
 maps = {"straight-line distance\n(true positions)":
             (tr.normalize_pos(grid) - tr.normalize_pos(one["goal"][0])).pow(2).mean(-1).numpy(),
         "this chapter's model:\nencoder energy": encoder_energy_map(model, one, step=step).values[0],

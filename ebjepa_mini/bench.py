@@ -137,6 +137,10 @@ def bench_image(preset: str, seed: int = 0) -> dict:
     }
 
 
+#: how a world record's file and run names mark a true-physics yardstick (``--oracle``)
+ORACLE_TAGS = {"positions": "oracle", "encoder": "oracle-encoder"}
+
+
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
                 episodes: int | None = None, oracle: str | None = None, max_norm: float | None = None) -> dict:
@@ -199,7 +203,8 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             "ablation": ablation or "none",
             "world_settings": None if run is None else asdict(run.settings), "plan_settings": asdict(p.plan),
             "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
-            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "") + {"positions": "-oracle", "encoder": "-oracle-encoder"}.get(oracle, ""),
+            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "")
+                                 + (f"-{ORACLE_TAGS[oracle]}" if oracle else ""),
                          "success_rate": summary["success_rate"],
                          "mean_final_distance": summary["mean_final_distance"],
                          "train_s": round(train_s, 1), "plan_s": summary["plan_wall_s"], **diag}],
@@ -354,7 +359,7 @@ def main(argv=None) -> int:
         name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
                                           args.cost if args.cost != "cumulative" else None,
                                           f"no-{args.ablation}" if args.ablation else None,
-                                          {"positions": "oracle", "encoder": "oracle-encoder"}.get(args.oracle),
+                                          ORACLE_TAGS.get(args.oracle),
                                           f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None) if v)
     out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
     if out:

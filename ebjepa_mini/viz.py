@@ -914,23 +914,25 @@ def plot_energy_breakdown(scores: dict, labels: dict | None = None):
     return fig
 
 
-def plot_energy_maps(maps: dict, wall_x: int, door_y: int, start, goal, step: float, lo: float = 4.0):
+def plot_energy_maps(maps: dict, wall_x: int, door_y: int, start, goal, step: float):
     """One panel per energy landscape of the same task: the planning energy's term ``d(p)`` for the
     dot at every grid point ``p`` (e.g. :class:`~ebjepa_mini.planning.EnergyMap` values), dark = low,
     each panel scaled from its own minimum to its maximum (their units differ), with the walls,
     start (○) and goal (★).
 
     Args:
-        maps: ``{panel title: values [G, G]}`` (rows y, columns x, at ``lo, lo + step, ...``).
+        maps: ``{panel title: values [G, G]}`` at the positions of
+            :func:`~ebjepa_mini.planning.map_grid` (``step`` px apart, rows y, columns x).
     """
     from .data import two_rooms as tr
 
     fig, axes = plt.subplots(1, len(maps), figsize=(2.9 * len(maps), 3.0))
     for ax, (label, v) in zip(_np.atleast_1d(axes), maps.items()):
         v = _np.asarray(v, dtype=float)
+        lo = tr.BORDER[0]
         hi = lo + step * (v.shape[-1] - 1)
-        ax.imshow((v - v.min()) / (v.max() - v.min() + 1e-12), cmap=ENERGY_CMAP, vmin=0, vmax=1, extent=(lo - step / 2, hi + step / 2, hi + step / 2, lo - step / 2),
-                  interpolation="nearest")
+        ax.imshow((v - v.min()) / (v.max() - v.min() + 1e-12), cmap=ENERGY_CMAP, vmin=0, vmax=1,
+                  extent=(lo - step / 2, hi + step / 2, hi + step / 2, lo - step / 2), interpolation="nearest")
         walls = tr.wall_masks(wall_x, door_y)[0].numpy() > 0
         ax.imshow(_np.ma.masked_where(~walls, walls), cmap="Greys", vmin=0, vmax=1.4,
                   extent=(-0.5, 64.5, 64.5, -0.5), interpolation="nearest")

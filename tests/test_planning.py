@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
-from ebjepa_mini.planning import (EnergyMap, PlanResult, cem, clip_norm, encoder_energy_map, evaluate, latent_cost_fn,
-                                  mppi, oracle_cost_fn, planning_energy)
+from ebjepa_mini.planning import (PlanResult, cem, clip_norm, encoder_energy_map, evaluate, latent_cost_fn, mppi,
+                                  oracle_cost_fn, planning_energy)
 from ebjepa_mini.presets import PlanSettings
 
 TARGET = torch.tensor([[1.0, -0.5], [0.3, 0.8], [-1.2, 0.1], [0.0, 2.0]])   # [H=4, A=2]
