@@ -35,7 +35,7 @@
 # 4. use the Collapse Lab to switch regularisers while a model trains.
 #
 # **Runtime** (the whole chapter; measured times per preset are on the {doc}`../book/status`
-# page): `ci` runs 4 settings × 200 steps on 4,000 digits (58 s on 2 CPU cores);
+# page): `ci` runs 4 settings × 200 steps on 4,000 digits (56 s on 2 CPU cores);
 # `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (5.8 minutes); `gpu`
 # runs 4 × 2,000 steps on all 60,000 digits with a wider network.
 

@@ -40,7 +40,7 @@
 #
 # | preset | what runs | time |
 # |---|---|---|
-# | `ci` | small ConvNet, 2,000 images, 2 × 80 + 2 × 50 steps | 40 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | small ConvNet, 2,000 images, 2 × 80 + 2 × 50 steps | 41 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
 # | `cpu` | ConvNet "E1" (0.43 M parameters), 10,000 images, 2 × 300 + 2 × 150 steps | 12.2 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`): the longest chapter, over the preset's 10-minute aim |
 # | `gpu` | CIFAR ResNet-18 + LARS, 50,000 images (10,000 if only the subset is present), 2 × 2,000 + 2 × 1,000 steps | not yet measured |
 
