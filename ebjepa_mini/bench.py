@@ -193,7 +193,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "torch": torch.__version__,
                 "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
                 "final_losses": final, "evaluation": {**summary, "tasks": f"sample_tasks({n}, seed={1000 + seed})",
-                                                      "plan_settings": asdict(p.plan)}}
+                                                      "plan_settings": asdict(p.plan), "diagnostics": diag}}
         card_path = Path(save_model).with_suffix(".json")
         tmp = card_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(card, indent=1) + "\n")

@@ -175,6 +175,20 @@ def test_layout_probe_pairs_each_target_with_its_feature():
         layout_probe(_DotAndWallEncoder(), n=400, test_frac=1.5)
 
 
+def test_bench_world_card_of_a_trained_model_holds_its_evaluation_and_diagnostics(capsys, tmp_path):
+    from ebjepa_mini import bench
+
+    model = tmp_path / "m.pt"
+    assert bench.main(["world", "--preset", "ci", "--episodes", "2", "--save-model", str(model),
+                       "--out", str(tmp_path / "w.json")]) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    record = json.loads((tmp_path / "w.json").read_text())
+    assert card["sha256"] == file_sha256(model) and card["train_s"] == record["train_wall_s"]
+    assert card["evaluation"]["success_rate"] == record["success_rate"]
+    diag = {k: v for k, v in record["results"][0].items() if k.startswith(("kept_", "door_wins_"))}
+    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 6
+
+
 def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_path, monkeypatch):
     import shutil
 
