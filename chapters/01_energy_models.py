@@ -34,6 +34,11 @@
 # 4. write the paper's unified JEPA energy (paper eqs. 1–5) for images, video and actions, and
 #    explain why it needs a regulariser $R$.
 #
+# Each chapter has a table of where it follows or departs from the paper and its reference code on
+# the {ref}`paper-and-book` page, and every symbol of the book is listed once on the {ref}`notation`
+# page. This chapter writes the latent variable of the toy world as $\zeta$, so that $z$ always
+# means a representation.
+#
 # **Runtime** (whole chapter including kernel start, measured on a busy 2-core CPU; the toy
 # models always run on the CPU, because a GPU does not help models this small):
 #
@@ -79,41 +84,41 @@ print(S)
 # $$ (eq-inference)
 #
 # Our toy world has no $x$ yet (we add one in {ref}`sec-horn`). The data are points
-# $y \in \mathbb{R}^2$ near an ellipse. A point on the ellipse is fixed by one angle $z$, and
+# $y \in \mathbb{R}^2$ near an ellipse. A point on the ellipse is fixed by one angle $\zeta$, and
 # the *decoder* draws it:
 #
 # $$
-# \tilde y(z) = \begin{pmatrix} a \cos z \\ b \sin z \end{pmatrix}, \qquad a = 1.6,\ b = 0.8 .
+# \tilde y(\zeta) = \begin{pmatrix} \rho_1 \cos \zeta \\ \rho_2 \sin \zeta \end{pmatrix}, \qquad \rho_1 = 1.6,\ \rho_2 = 0.8 .
 # $$ (eq-decoder)
 
-# %% mystnb={"image": {"alt": "Scatter plot in the plane (y1 horizontal, y2 vertical): orange training points lie close to an ellipse, and the decoder curve is drawn through them as a blue dashed ellipse with eight latent values z marked and labelled along it."}}
+# %% mystnb={"image": {"alt": "Scatter plot in the plane (y1 horizontal, y2 vertical): orange training points lie close to an ellipse, and the decoder curve is drawn through them as a blue dashed ellipse with eight latent values zeta marked and labelled along it."}}
 y_data = energy.sample_ellipse(S.n_points, noise=0.05, generator=gen)
 fig = viz.plot_toy_world(y_data)
 plt.show()
 
 # %% [markdown]
 # *Figure 1.1: the toy world. Orange dots are the training points $y$ (noisy samples of the
-# ellipse); the blue dashed curve is the decoder $\tilde y(z)$, with eight latent values $z$ marked.*
+# ellipse); the blue dashed curve is the decoder $\tilde y(\zeta)$, with eight latent values $\zeta$ marked.*
 
 # %% [markdown]
 # ## 1.2 Latent variables, the zero-temperature free energy, and inference
 #
-# The angle $z$ is never observed: it is a {term}`Latent variable`. A latent-variable energy
+# The angle $\zeta$ is never observed: it is a {term}`Latent variable`. A latent-variable energy
 # scores a point *and* a guess for its latent:
 #
 # $$
-# E(y, z) = \lVert y - \tilde y(z) \rVert^2 .
+# E(y, \zeta) = \lVert y - \tilde y(\zeta) \rVert^2 .
 # $$ (eq-latent-energy)
 #
-# To score $y$ alone we eliminate $z$. The simplest way is to keep the best guess. This gives
+# To score $y$ alone we eliminate $\zeta$. The simplest way is to keep the best guess. This gives
 # the **zero-temperature free energy**
 #
 # $$
-# F_\infty(y) = \min_z E(y, z),
+# F_\infty(y) = \min_\zeta E(y, \zeta),
 # $$ (eq-free-energy-zero)
 #
-# which here is the squared distance from $y$ to the ellipse. The package sweeps $z$ over a
-# grid of `S.n_latent` angles (step $2\pi/K$), as in the NYU deep-learning course notes on
+# which here is the squared distance from $y$ to the ellipse. The package sweeps $\zeta$ over a
+# grid of $n_\zeta$ = `S.n_latent` angles (step $2\pi/n_\zeta$), as in the NYU deep-learning course notes on
 # energy-based models. We compare that grid minimum with a brute-force sweep over 4096 angles.
 
 # %%
@@ -121,62 +126,62 @@ grid, y1, y2 = energy.make_grid(S.grid)                      # [grid*grid, 2] po
 F_inf = energy.free_energy_zero_temp(grid, S.n_latent)      # Eq. (eq-free-energy-zero) on every point
 F_dense = energy.free_energy_zero_temp(grid, 4096)           # reference: the true squared distance
 grid_error = (F_inf - F_dense).abs().max().item()
-print(f"K = {S.n_latent} latent values: max |F_inf - squared distance| over the plane = {grid_error:.4f}")
+print(f"n_zeta = {S.n_latent} latent values: max |F_inf - squared distance| over the plane = {grid_error:.4f}")
 
 # %% [markdown]
 # Inference is energy minimisation, and gradient descent does it in two ways.
 #
 # * **On $y$**: slide a point downhill on $F_\infty$. Each step moves it towards its closest
 #   decoded point, and it stops on the ellipse.
-# * **On $z$**: for a fixed point $y^*$, slide the latent downhill on $E(y^*, z)$. This is
+# * **On $\zeta$**: for a fixed point $y^*$, slide the latent downhill on $E(y^*, \zeta)$. This is
 #   cheaper than a grid, but it is *local*. Started on the wrong side, it settles on the far
 #   side of the ellipse, which is a local minimum. A grid search cannot make this mistake.
 
-# %% mystnb={"image": {"alt": "Two panels. Left: heat-map of the zero-temperature free energy over the plane, dark along the ellipse, with five gradient-descent paths of y running from orange start points downhill to blue end points on the ellipse; right: the energy of one fixed point against the latent angle z, where gradient descent on z from one start reaches the global minimum and from the other stops in a higher local minimum."}}
+# %% mystnb={"image": {"alt": "Two panels. Left: heat-map of the zero-temperature free energy over the plane, dark along the ellipse, with five gradient-descent paths of y running from orange start points downhill to blue end points on the ellipse; right: the energy of one fixed point against the latent angle zeta, where gradient descent on zeta from one start reaches the global minimum and from the other stops in a higher local minimum."}}
 starts = torch.tensor([[-2.2, 2.0], [2.3, -1.8], [0.3, 0.2], [0.0, 2.2], [-1.0, -0.3]])
 y_paths = energy.infer_y(starts, steps=S.gd_steps, lr=0.1, n_latent=S.n_latent)
 y_star = torch.tensor([[0.2, 1.2]])
 z_axis = energy.latent_grid(S.n_latent)
-profile = energy.latent_energy(y_star, z_axis)[0]                                     # E(y*, z) on the grid
+profile = energy.latent_energy(y_star, z_axis)[0]                                     # E(y*, ζ) on the grid
 z_paths = energy.infer_latent(y_star.expand(2, 2), torch.tensor([1.0, 4.2]), steps=S.gd_steps, lr=0.05)
 fig = viz.plot_inference(F_inf, y1, y2, y_paths, z_axis, profile, z_paths)
 plt.show()
 e_end = energy.latent_energy(y_star.expand(2, 2), z_paths[-1].unsqueeze(1)).squeeze(1)
 print(f"y paths: F_inf at the end = {energy.free_energy_zero_temp(y_paths[-1], 2048).max():.4f} (max of 5)")
-print(f"z paths from z=1.0 and z=4.2 end at energies {e_end[0]:.3f} and {e_end[1]:.3f}; "
+print(f"zeta paths from zeta=1.0 and zeta=4.2 end at energies {e_end[0]:.3f} and {e_end[1]:.3f}; "
       f"global minimum {energy.free_energy_zero_temp(y_star, 4096).item():.3f}")
 
 # %% [markdown]
 # *Figure 1.2: left, the zero-temperature free energy $F_\infty(y)$ with gradient-descent
-# paths of $y$ (orange starts, blue ends on the ellipse); right, the energy $E(y^*, z)$ of
-# the point $y^* = (0.2, 1.2)$ along the latent, and gradient descent on $z$ from two starts.*
+# paths of $y$ (orange starts, blue ends on the ellipse); right, the energy $E(y^*, \zeta)$ of
+# the point $y^* = (0.2, 1.2)$ along the latent, and gradient descent on $\zeta$ from two starts.*
 #
 # :::{admonition} What you should see
 # * The grid minimum matches the true squared distance to within about 0.05, because the grid
-#   step is $2\pi/K$. The printed error shrinks as $K$ grows.
+#   step is $2\pi/n_\zeta$. The printed error shrinks as $n_\zeta$ grows.
 # * Every $y$ path ends on the ellipse, with $F_\infty < 0.01$.
-# * On $z$, the start at $z = 1$ reaches the global minimum (about 0.16). The start at
-#   $z = 4.2$ stops near $z = 5.05$ with energy about 3.9. That point is on the bottom of the
+# * On $\zeta$, the start at $\zeta = 1$ reaches the global minimum (about 0.16). The start at
+#   $\zeta = 4.2$ stops near $\zeta = 5.05$ with energy about 3.9. That point is on the bottom of the
 #   ellipse and is a local minimum.
 # :::
 
 # %% [markdown]
 # ## 1.3 The relaxed free energy and the inverse temperature
 #
-# Keeping only the best $z$ is one choice. A softer one lets every latent value contribute,
+# Keeping only the best $\zeta$ is one choice. A softer one lets every latent value contribute,
 # each weighted by $e^{-\beta E}$. This is the relaxed {term}`Free energy` at
 # {term}`Inverse temperature` $\beta$:
 #
 # $$
-# F_\beta(y) = -\frac{1}{\beta} \log \Big( \frac{1}{K} \sum_{k=1}^{K} e^{-\beta E(y, z_k)} \Big).
+# F_\beta(y) = -\frac{1}{\beta} \log \Big( \frac{1}{n_\zeta} \sum_{i=1}^{n_\zeta} e^{-\beta E(y, \zeta_i)} \Big).
 # $$ (eq-free-energy-beta)
 #
 # The two ends of the temperature scale are the two simplest summaries of $E(y, \cdot)$.
 #
-# * **Cold, $\beta \to \infty$**: the smallest term dominates, and $F_\beta \to \min_z E = F_\infty$.
-#   More precisely, $F_\infty \le F_\beta \le F_\infty + \log(K)/\beta$.
+# * **Cold, $\beta \to \infty$**: the smallest term dominates, and $F_\beta \to \min_\zeta E = F_\infty$.
+#   More precisely, $F_\infty \le F_\beta \le F_\infty + \log(n_\zeta)/\beta$.
 # * **Hot, $\beta \to 0$**: expanding $e^{-\beta E} \approx 1 - \beta E$ gives
-#   $F_\beta \to \frac{1}{K}\sum_k E(y, z_k)$, the *mean* energy. Every latent value counts, and the
+#   $F_\beta \to \frac{1}{n_\zeta}\sum_i E(y, \zeta_i)$, the *mean* energy. Every latent value counts, and the
 #   ellipse's shape is smoothed away.
 #
 # In between, $F_\beta$ decreases as $\beta$ grows. Computing it naively overflows or
@@ -218,10 +223,11 @@ print("limits: min_z E =", [round(v, 3) for v in e_probe.min(1).values.tolist()]
 # a bowl around the centre remains.*
 #
 # :::{admonition} What you should see
-# * At the centre, $F_\beta$ runs from $b^2 = 0.64$ (cold) up to the mean energy
-#   $(a^2 + b^2)/2 = 1.6$ (hot). On the ellipse it runs from $0$ up to $a^2 + (a^2+b^2)/2 = 4.16$.
+# * At the centre, $F_\beta$ runs from $\rho_2^2 = 0.64$ (cold) up to the mean energy
+#   $(\rho_1^2 + \rho_2^2)/2 = 1.6$ (hot). On the ellipse it runs from $0$ up to
+#   $\rho_1^2 + (\rho_1^2+\rho_2^2)/2 = 4.16$.
 # * Each printed column never increases as $\beta$ grows. At $\beta = 100$ it is within
-#   $\log(K)/100 \approx 0.04$ of the minimum.
+#   $\log(n_\zeta)/100 \approx 0.04$ of the minimum.
 # :::
 
 # %% [markdown]
@@ -229,10 +235,10 @@ print("limits: min_z E =", [round(v, 3) for v in e_probe.min(1).values.tolist()]
 # ### A conditional world: the horn
 #
 # Now add an input $x \in [0, 1]$. For each $x$ the data lie on a smaller, turned ellipse,
-# $\tilde y(x, z)$: it is scaled by $0.4 + 0.6x$ and rotated by $(1 - x)\pi/2$. Stacked along
-# $x$, these ellipses form a horn. The energy is $E(x, y, z) = \lVert y - \tilde y(x, z)\rVert^2$.
+# $\tilde y(x, \zeta)$: it is scaled by $0.4 + 0.6x$ and rotated by $(1 - x)\pi/2$. Stacked along
+# $x$, these ellipses form a horn. The energy is $E(x, y, \zeta) = \lVert y - \tilde y(x, \zeta)\rVert^2$.
 # The two variables now have different jobs. The *observed* $x$ selects which ellipse. The
-# *latent* $z$ covers what $x$ cannot determine, namely where on that ellipse $y$ lies. A JEPA
+# *latent* $\zeta$ covers what $x$ cannot determine, namely where on that ellipse $y$ lies. A JEPA
 # works the same way. The context fixes most of the target's representation, and the rest is
 # the part the predictor cannot know.
 
@@ -243,7 +249,7 @@ fig = viz.plot_horn(horn_maps, y1, y2)
 plt.show()
 
 # %% [markdown]
-# *Figure 1.4: the conditional zero-temperature free energy $F_\infty(x, y) = \min_z E(x, y, z)$ for
+# *Figure 1.4: the conditional zero-temperature free energy $F_\infty(x, y) = \min_\zeta E(x, y, \zeta)$ for
 # three inputs $x$; the dashed curve is the ellipse that $x$ selects.*
 
 # %% [markdown]
@@ -264,19 +270,19 @@ plt.show()
 #
 # $$
 # \mathcal{L}_{\text{hinge}}(\theta) = \frac{1}{N}\sum_i E_\theta(y_i)
-#   + \frac{1}{M}\sum_j \max\big(0,\ m - E_\theta(\hat y_j)\big).
+#   + \frac{1}{N^-}\sum_{j=1}^{N^-} \max\big(0,\ m - E_\theta(\hat y_j)\big).
 # $$ (eq-hinge)
 #
-# Half the negatives are uniform in the square and half are jittered data points. The energy
+# Here $N^-$ is the number of negatives. Half of them are uniform in the square and half are jittered data points. The energy
 # is shaped only where negatives land, which in high dimensions is a small fraction of the
 # space.
 #
 # **(c) Regularised.** Keep "pull down only", but limit how much of the space can have low
-# energy. The model is a learnable ellipse $c + Az$ with a 2-D latent $z$, plus a regulariser
-# that keeps $z$ near the unit circle:
+# energy. The model is a learnable ellipse $b + A\zeta$ with a 2-D latent $\zeta$, plus a regulariser
+# that keeps $\zeta$ near the unit circle:
 #
 # $$
-# F_\theta(y) = \min_{z \in \mathbb{R}^2} \ \lVert y - (c + A z) \rVert^2 + \lambda\,(\lVert z \rVert - 1)^2 .
+# F_\theta(y) = \min_{\zeta \in \mathbb{R}^2} \ \lVert y - (b + A \zeta) \rVert^2 + \lambda\,(\lVert \zeta \rVert - 1)^2 .
 # $$ (eq-regularised-latent)
 #
 # With $\lambda = 0$ the latent can reach every point of the plane, so $F_\theta \equiv 0$: too
@@ -315,7 +321,7 @@ plt.show()
 # :::
 
 # %%
-semi_axes = torch.linalg.svdvals(runs["regularised"].model.A.detach())   # the learned ellipse is c + A(cos z, sin z)
+semi_axes = torch.linalg.svdvals(runs["regularised"].model.A.detach())   # the learned ellipse is b + A(cos ζ, sin ζ)
 print(f"learned semi-axes: {semi_axes[0]:.3f}, {semi_axes[1]:.3f} | true: {energy.ELLIPSE_RADII}")
 
 # %% [markdown]
@@ -400,9 +406,9 @@ print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
 #
 # ## Summary
 #
-# * An energy scores compatibility. Inference minimises it, over $y$ or over a latent $z$,
+# * An energy scores compatibility. Inference minimises it, over $y$ or over a latent $\zeta$,
 #   by grid search (global, but costly) or by gradient descent (cheap, but local).
-# * The free energy removes a latent. At zero temperature it keeps the best $z$; the relaxed
+# * The free energy removes a latent. At zero temperature it keeps the best $\zeta$; the relaxed
 #   version {eq}`eq-free-energy-beta` moves from the minimum ($\beta \to \infty$) to the
 #   mean ($\beta \to 0$).
 # * Training must make the energy low on data **and** high elsewhere. Pulling down alone
@@ -416,17 +422,17 @@ print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
 #
 # :::{exercise} The relaxed free energy from an energy table
 # :label: ex-energy-1
-# Write `my_free_energy(E, beta)` that takes a table of energies `E` of shape `[N, K]` (one row
+# Write `my_free_energy(E, beta)` that takes a table of energies `E` of shape `[N, n_zeta]` (one row
 # per point, one column per latent value) and returns $F_\beta$ of {eq}`eq-free-energy-beta` for
-# each row, shape `[N]`. Use `torch.logsumexp`, and remember the $\frac{1}{K}$. Then run
+# each row, shape `[N]`. Use `torch.logsumexp`, and remember the $\frac{1}{n_\zeta}$. Then run
 # `checks.check_free_energy(my_free_energy)`.
 # :::
 
 # %% [markdown]
 # :::{solution} ex-energy-1
 # :class: dropdown
-# $\log \frac{1}{K}\sum_k e^{-\beta E_k} = \operatorname{logsumexp}_k(-\beta E_k) - \log K$.
-# Without the $-\log K$ you compute a "log-sum" free energy. It still tends to the minimum as
+# $\log \frac{1}{n_\zeta}\sum_i e^{-\beta E_i} = \operatorname{logsumexp}_i(-\beta E_i) - \log n_\zeta$.
+# Without the $-\log n_\zeta$ you compute a "log-sum" free energy. It still tends to the minimum as
 # $\beta \to \infty$, but as $\beta \to 0$ it runs off to $-\infty$ instead of reaching the mean
 # energy. `logsumexp` subtracts the largest exponent before exponentiating, so large $\beta E$
 # does not underflow to $\log 0 = -\infty$.
@@ -443,7 +449,7 @@ checks.check_free_energy(my_free_energy)
 # :::{exercise} A hinge for contrastive training
 # :label: ex-energy-2
 # Write `my_hinge(e_pos, e_neg, margin)` for {eq}`eq-hinge`, given the energies of the data
-# `e_pos` of shape `[N]` and of the negatives `e_neg` of shape `[M]`, and check it with
+# `e_pos` of shape `[N]` and of the $N^-$ negatives `e_neg` of shape `[N_neg]`, and check it with
 # `checks.check_hinge_loss(my_hinge)`. What would go wrong if negatives were pushed up
 # without the $\max(0, \cdot)$?
 # :::
@@ -476,7 +482,7 @@ checks.check_hinge_loss(my_hinge)
 # %% [markdown]
 # :::{solution} ex-energy-3
 # :class: dropdown
-# With $\lambda = 0$, $z$ may be any vector in the plane. For any $y$ choose $z = A^{-1}(y - c)$:
+# With $\lambda = 0$, $\zeta$ may be any vector in the plane. For any $y$ choose $\zeta = A^{-1}(y - b)$:
 # the reconstruction is exact and the energy is 0. A latent with as many dimensions as the
 # data can explain anything, so the free energy is flat before any training. Training with
 # "pull down only" cannot change that, because the loss is already at its minimum. This is why
@@ -492,17 +498,18 @@ checks.check_flat_energy(F_flat)
 # %% [markdown]
 # :::{exercise} How cold is cold enough?
 # :label: ex-energy-4
-# Show that $F_\infty(y) \le F_\beta(y) \le F_\infty(y) + \log(K)/\beta$ for the grid version
+# Show that $F_\infty(y) \le F_\beta(y) \le F_\infty(y) + \log(n_\zeta)/\beta$ for the grid version
 # of {eq}`eq-free-energy-beta`. How large must $\beta$ be for $F_\beta$ to be within $0.01$ of
-# $F_\infty$ everywhere when $K = 36$? Check your answer with `energy.free_energy` on `grid`.
+# $F_\infty$ everywhere when $n_\zeta = 36$? Check your answer with `energy.free_energy` on `grid`.
 # :::
 
 # %% [markdown]
 # :::{solution} ex-energy-4
 # :class: dropdown
-# Let $m = \min_k E_k$. Every term satisfies $e^{-\beta E_k} \le e^{-\beta m}$, so the mean is at
-# most $e^{-\beta m}$ and $F_\beta \ge m$. The mean is also at least $\frac{1}{K} e^{-\beta m}$
-# (keep only the smallest energy), so $F_\beta \le m + \log(K)/\beta$. A gap of at most $0.01$
+# Let $E_\text{min} = \min_i E_i$. Every term satisfies $e^{-\beta E_i} \le e^{-\beta E_\text{min}}$, so the
+# mean is at most $e^{-\beta E_\text{min}}$ and $F_\beta \ge E_\text{min}$. The mean is also at least
+# $\frac{1}{n_\zeta} e^{-\beta E_\text{min}}$ (keep only the smallest energy), so
+# $F_\beta \le E_\text{min} + \log(n_\zeta)/\beta$. A gap of at most $0.01$
 # is guaranteed once $\beta \ge 100 \log 36 \approx 358$. In practice fewer are enough where
 # several latent values are nearly optimal, but the bound holds everywhere.
 # :::
@@ -511,7 +518,7 @@ checks.check_flat_energy(F_flat)
 # :::{exercise} Reading the unified energy
 # :label: ex-energy-5
 # (a) In the image instantiation ($g_\phi$ = identity), what is the energy of *any* pair if
-# $f_\theta(x) = c$ for all $x$? (b) In the action-conditioned instantiation, could the
+# $f_\theta(x) = \bar z$ for all $x$? (b) In the action-conditioned instantiation, could the
 # predictor avoid collapse by ignoring the action? Which term of {eq}`eq-jepa-loss` has to
 # prevent collapse, and on which variable does it act? (c) Implement {eq}`eq-jepa-energy`
 # yourself as `my_jepa_energy(f, g, x, x_prime, a=None, q=None)` and check it with
@@ -521,7 +528,7 @@ checks.check_flat_energy(F_flat)
 # %% [markdown]
 # :::{solution} ex-energy-5
 # :class: dropdown
-# (a) $E = \lVert c - c \rVert^2 = 0$ for every pair, related or not. This is complete
+# (a) $E = \lVert \bar z - \bar z \rVert^2 = 0$ for every pair, related or not. This is complete
 # collapse, and it is the global minimum of $L_{\text{pred}}$. (b) No. A constant encoder
 # with a predictor that ignores the action (or outputs the constant) still has zero
 # prediction error, so the action does not help. Only $\lambda R(z)$ can rule this out, and

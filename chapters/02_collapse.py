@@ -34,6 +34,9 @@
 #    {term}`Linear probe`, and know why centring matters for the rank of a collapsed embedding;
 # 4. use the Collapse Lab to switch regularisers while a model trains.
 #
+# How this chapter's small MNIST set-up relates to the paper's CIFAR-10 experiments and the reference
+# code is on the {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
+#
 # **Runtime** (the whole chapter; measured times per preset are on the {doc}`../book/status`
 # page): `ci` runs 4 settings × 200 steps on 4,000 digits (56 s on 2 CPU cores);
 # `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (5.8 minutes); `gpu`
@@ -99,7 +102,7 @@ plt.show()
 # must give both views of a column the same embedding.*
 #
 # Look at {eq}`eq-invariance` again: it is zero for *any* encoder that ignores its input. A
-# constant $f_\theta(x) = c$ is a global minimum. In the language of chapter 1, pulling the
+# constant $f_\theta(x) = \bar z$ (the same vector for every input) is a global minimum. In the language of chapter 1, pulling the
 # energy down on compatible pairs with nothing pushing up elsewhere makes it flat.
 #
 # ## 2.2 No regulariser: complete collapse
@@ -136,11 +139,11 @@ plt.show()
 # invariance term, with nothing to oppose it, pulls them together for good.
 #
 # How do we *measure* "how many directions does the embedding use"? The effective rank
-# {cite:p}`roy2007effective` turns the singular values $\sigma_k$ of the embedding matrix into
+# {cite:p}`roy2007effective` turns the singular values $s_k$ of the embedding matrix into
 # a distribution and counts its "effective number" of outcomes:
 #
 # $$
-# \operatorname{erank}(Z) = \exp\Bigl(-\sum_k p_k \log p_k\Bigr), \qquad p_k = \frac{\sigma_k}{\sum_j \sigma_j}.
+# \operatorname{erank}(Z) = \exp\Bigl(-\sum_k \bar s_k \log \bar s_k\Bigr), \qquad \bar s_k = \frac{s_k}{\sum_j s_j}.
 # $$ (eq-erank)
 #
 # It is $k$ when $k$ singular values are equal and the rest are zero. There is a catch, and a
@@ -213,8 +216,9 @@ plt.show()
 #
 # EB-JEPA divides by $D(D-1)$, the number of off-diagonal entries (the VICReg paper divides by
 # $D$, so its weights do not carry over one to one). The full image objective is
-# $L_\text{inv} + \alpha\,[v(Z) + v(Z')] + \beta\,[c(Z) + c(Z')]$, here with $\alpha = 1$,
-# $\beta = 100$ (the paper's best CIFAR setting):
+# $L_\text{inv} + \lambda_\text{std}\,[v(Z) + v(Z')] + \lambda_\text{cov}\,[c(Z) + c(Z')]$, here with
+# $\lambda_\text{std} = 1$, $\lambda_\text{cov} = 100$ (the paper's best CIFAR setting; the paper writes
+# these weights $\alpha$ and $\beta$):
 
 # %% mystnb={"image": {"alt": "Four-panel dashboard of the VICReg run (variance plus covariance): effective rank over training, the loss terms, the sorted per-dimension standard deviations against the dashed hinge at gamma, and the covariance eigenvalues. The standard deviations sit near the hinge, the spectrum decays gently and the effective rank stays high."}}
 r = runs["vicreg"]
@@ -275,12 +279,29 @@ plt.show()
 #
 # Finally, what is in the *encoder* features? A linear probe (logistic regression on frozen
 # features of 2,000 training digits, tested on the held-out digits) reads how much digit identity
-# each run kept:
+# each run kept. The first row is the baseline: the same probe on the *untrained* encoder, the
+# initialisation every run started from. Random convolutional features already separate digits
+# fairly well, so a run is only as good as its gain over this row.
 
 # %%
+try:
+    from myst_nb import glue     # the book build pastes this run's numbers into the text below
+except ImportError:              # outside the book build (e.g. on Colab) the text shows the keys
+    def glue(name, value, display=True):
+        pass
+
+lab.reset()                      # back to the shared initialisation: the random-init encoder
+random_acc = lab.probe()
 print(f"{'setting':32s} {'RankMe':>7s} {'probe acc':>9s}  verdict")
+print(f"{'random init (untrained)':32s} {lab.history['effective_rank'][-1]:7.2f} {random_acc:9.1%}  {lab.report().verdict}")
 for label, r in runs.items():
     print(f"{viz.SETTING_NAMES[label]:32s} {r.history['effective_rank'][-1]:7.2f} {r.probe_acc:9.1%}  {r.report.verdict}")
+glue("ch2_probe_random", float(random_acc), display=False)
+glue("ch2_probe_vicreg", float(runs["vicreg"].probe_acc), display=False)
+glue("ch2_probe_vicreg_gain", float(100 * (runs["vicreg"].probe_acc - random_acc)), display=False)
+collapsed = [runs[k].probe_acc for k in ("none", "variance")]
+glue("ch2_collapsed_vs_random", "above" if min(collapsed) > random_acc else "below" if max(collapsed) < random_acc
+     else "on either side of", display=False)
 
 # %% [markdown]
 # :::{admonition} What you should see
@@ -291,6 +312,10 @@ for label, r in runs.items():
 # The two collapsed runs have the lowest probe accuracy and the regularised ones the highest, but
 # the gap is smaller than the ranks suggest: the probe reads the encoder features *before* the
 # projector, and most of the collapse happens in the projector, whose outputs the losses act on.
+# Measure every run against the random-init encoder under the same probe: in this run it scores
+# {glue:text}`ch2_probe_random:.1%`, VICReg {glue:text}`ch2_probe_vicreg:.1%`
+# ({glue:text}`ch2_probe_vicreg_gain:+.1f` points), and the two collapsed runs land
+# {glue:text}`ch2_collapsed_vs_random` it.
 # The numbers of your run are printed above; the `cpu`-preset numbers measured by
 # `python -m ebjepa_mini.bench collapse --preset cpu` are on the {doc}`../book/results` page.
 # :::
@@ -332,6 +357,8 @@ lab
 # * SIGReg (paper eq. 8) replaces both by matching an isotropic Gaussian along random directions.
 # * Measure collapse with the per-dimension std against $\gamma$, the covariance spectrum and the
 #   effective rank, and check the spread before trusting a centred rank.
+# * Read a linear probe against the random-init encoder under the same probe: random convolutional
+#   features already separate digits, so only the gain over that baseline is due to training.
 #
 # ## Exercises
 #
@@ -371,8 +398,8 @@ checks.check_vicreg_variance(my_variance)
 # %% [markdown]
 # :::{solution} ex-collapse-2
 # :class: dropdown
-# $(3,3,3,0,0)$: $p = (\tfrac13, \tfrac13, \tfrac13)$, entropy $\log 3$, effective rank exactly 3.
-# $(4,1,1,1,1)$: $p = (0.5, 0.125 \times 4)$, entropy $0.5\log 2 + 0.5 \log 8 = 2\log 2$,
+# $(3,3,3,0,0)$: $\bar s = (\tfrac13, \tfrac13, \tfrac13)$, entropy $\log 3$, effective rank exactly 3.
+# $(4,1,1,1,1)$: $\bar s = (0.5, 0.125 \times 4)$, entropy $0.5\log 2 + 0.5 \log 8 = 2\log 2$,
 # effective rank 4: one dominant direction counts like several small ones.
 # :::
 

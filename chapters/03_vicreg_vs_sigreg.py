@@ -36,12 +36,15 @@
 # 5. read a small hyperparameter sensitivity study (λ vs the VICReg pair) at this book's scale and
 #    place it next to what the paper reports after 300 epochs.
 #
+# Where this chapter's settings differ from the paper's and the reference code's, and why, is listed on
+# the {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
+#
 # **Runtime** (whole chapter; the sizes are in `preset.image`):
 #
 # | preset | what runs | time |
 # |---|---|---|
-# | `ci` | small ConvNet, 2,000 images, 2 × 80 + 2 × 50 steps | 41 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
-# | `cpu` | ConvNet "E1" (0.43 M parameters), 10,000 images, 2 × 300 + 2 × 150 steps | 12.2 minutes on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`): the longest chapter, over the preset's 10-minute aim |
+# | `ci` | small ConvNet, 2,000 images, 2 × 80 + 2 × 50 steps | {glue:text}`ch3_time_ci:.0f` s on 2 CPU cores (stored record; measured per chapter on the {doc}`status page <../book/status>`) |
+# | `cpu` | ConvNet "E1" (0.43 M parameters), 10,000 images, 2 × 300 + 2 × 150 steps | {glue:text}`ch3_time_cpu:.1f` minutes on 2 CPU cores (stored record; measured per chapter on the {doc}`status page <../book/status>`): {glue:text}`ch3_time_cpu_budget` |
 # | `gpu` | CIFAR ResNet-18 + LARS, 50,000 images (10,000 if only the subset is present), 2 × 2,000 + 2 × 1,000 steps | not yet measured |
 
 # %% tags=["colab-setup"]
@@ -72,6 +75,58 @@ print("data:", exp.data_source)
 print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test images; encoder {S.encoder} with "
       f"{count_parameters(build_encoder(S)):,} parameters; optimiser {S.optimizer}, lr {S.lr:g}, batch {S.batch_size}")
 
+# %% tags=["hide-input"]
+# Every measured number the text quotes comes from a stored record (bench/results/*.json) and is
+# pasted into the prose with MyST-NB's glue: nothing measured is typed, so text and record agree.
+try:
+    from myst_nb import glue
+except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
+    def glue(name, value, display=True):
+        pass
+
+times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
+         for p in ("ci", "cpu")}
+if "03_vicreg_vs_sigreg" in times["ci"]:
+    glue("ch3_time_ci", float(times["ci"]["03_vicreg_vs_sigreg"]), display=False)
+if "03_vicreg_vs_sigreg" in times["cpu"]:
+    cpu_s = float(times["cpu"]["03_vicreg_vs_sigreg"])
+    glue("ch3_time_cpu", cpu_s / 60, display=False)
+    glue("ch3_time_cpu_budget", "the longest chapter, over the preset's 10-minute aim" if cpu_s > 600
+         else "within the preset's 10-minute aim", display=False)
+
+records = stored_results("image_*.json")
+if "image_cpu" in records:               # the `cpu` benchmark: what the "What you should see" boxes quote
+    rec = records["image_cpu"]
+    res = {r["name"]: r for r in rec["results"]}
+    glue("ch3_cpu_steps", int(rec["settings"]["steps"]), display=False)
+    glue("ch3_cpu_images", int(rec["n_train"]), display=False)
+    glue("ch3_cpu_epochs", rec["settings"]["steps"] * rec["settings"]["batch_size"] / rec["n_train"], display=False)
+    for name, key in (("random_init", "random"), ("vicreg", "vicreg"), ("sigreg", "sigreg"),
+                      ("sigreg_lambda_0.1", "l01"), ("vicreg_std100_cov100", "v100")):
+        glue(f"ch3_cpu_acc_{key}", float(res[name]["probe_acc"]), display=False)
+        glue(f"ch3_cpu_std_{key}", float(res[name]["proj_std"]), display=False)
+        glue(f"ch3_cpu_rank_{key}", float(res[name]["effective_rank"]), display=False)
+    glue("ch3_cpu_rank_ratio", res["sigreg"]["effective_rank"] / res["sigreg_lambda_0.1"]["effective_rank"],
+         display=False)
+    glue("ch3_cpu_l01_gap", 100 * abs(res["sigreg_lambda_0.1"]["probe_acc"] - res["random_init"]["probe_acc"]),
+         display=False)
+    glue("ch3_cpu_l01_side", "below" if res["sigreg_lambda_0.1"]["probe_acc"] < res["random_init"]["probe_acc"]
+         else "above", display=False)
+    glue("ch3_cpu_v100_gain", 100 * (res["vicreg_std100_cov100"]["probe_acc"] - res["random_init"]["probe_acc"]),
+         display=False)
+if "image_gpu" in records:               # the `gpu` benchmark: the last box describes its column
+    rec = records["image_gpu"]
+    res = {r["name"]: r for r in rec["results"]}
+    glue("ch3_gpu_steps", int(rec["settings"]["steps"]), display=False)
+    glue("ch3_gpu_images", int(rec["n_train"]), display=False)
+    glue("ch3_gpu_epochs", rec["settings"]["steps"] * rec["settings"]["batch_size"] / rec["n_train"], display=False)
+    big = res.get("vicreg_std100_cov100", {})
+    glue("ch3_gpu_v100", (f"did not collapse quietly as on the CPU: with {rec['settings']['optimizer'].upper()} at "
+                          f"learning rate {rec['settings']['lr']:g} the covariance term blew up and the run diverged "
+                          f"(step {big['diverged_at']}), another way for regulariser weights to be too large")
+         if big.get("diverged_at") else
+         f"reached {big.get('probe_acc', float('nan')):.1%} probe accuracy without diverging", display=False)
+
 # %% [markdown]
 # ```{note}
 # If the line above says `FALLBACK`, the CIFAR-10 files were not found and the chapter runs on
@@ -94,7 +149,7 @@ print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test image
 # **VICReg** uses two terms for $R$ and sums them over the two views:
 #
 # $$
-# R_\text{VIC} = \alpha\,[v(Z) + v(Z')] + \beta\,[c(Z) + c(Z')],\quad
+# R_\text{VIC} = \lambda_\text{std}\,[v(Z) + v(Z')] + \lambda_\text{cov}\,[c(Z) + c(Z')],\quad
 # v(Z) = \frac1D\sum_j \max\bigl(0, 1 - \sqrt{\operatorname{Var}(Z_{:,j}) + \epsilon}\bigr),\quad
 # c(Z) = \frac{1}{D(D-1)}\sum_{i\ne j} C_{ij}(Z)^2 .
 # $$ (eq-vicreg-image)
@@ -102,8 +157,8 @@ print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test image
 # Chapter 2 ({ref}`ch-collapse`) showed what each term does: the variance hinge $v$ (paper eq. 6)
 # keeps every dimension from shrinking to a point, so it prevents *complete* collapse; the
 # covariance term $c$ (paper eq. 7) decorrelates the dimensions, so they cannot all carry the same
-# signal, which prevents *dimensional* collapse. It needs two weights, $\alpha$ ("std") and
-# $\beta$ ("cov").
+# signal, which prevents *dimensional* collapse. It needs two weights, $\lambda_\text{std}$ and
+# $\lambda_\text{cov}$ (the paper calls them $\alpha$ and $\beta$, its tables "std" and "cov").
 #
 # ## 3.2 SIGReg: one Gaussian, tested one direction at a time
 #
@@ -111,7 +166,7 @@ print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test image
 # $\mathcal N(0, I_D)$. Testing that in $D$ dimensions directly is hopeless with $N = 256$ samples,
 # but the Cramér–Wold theorem says a distribution is determined by all its one-dimensional
 # projections. So SIGReg draws $M$ random unit directions $a_m$ each step and tests whether every
-# projection $y = Z a_m$ looks like $\mathcal N(0, 1)$ (paper eq. 8):
+# projection $p = Z a_m \in \mathbb R^N$ looks like $\mathcal N(0, 1)$ (paper eq. 8):
 #
 # $$
 # \operatorname{SIG}(Z) = \frac1M \sum_{m=1}^{M} G(Z a_m),\qquad
@@ -119,17 +174,17 @@ print(f"{len(exp.images):,} training images, {len(exp.test_images):,} test image
 # $$ (eq-sigreg-slices)
 #
 # The one-dimensional test $G$ is the {term}`Epps–Pulley statistic` {cite:p}`epps1983test`. It
-# compares the *empirical characteristic function* $\hat\psi(t) = \frac1N\sum_n e^{i t y_n}$ with the
-# Gaussian one, $\phi(t) = e^{-t^2/2}$, weighted by $\phi$ itself:
+# compares the *empirical characteristic function* $\hat\chi(u) = \frac1N\sum_n e^{i u p_n}$ with the
+# Gaussian one, $\chi(u) = e^{-u^2/2}$, weighted by $\chi$ itself:
 #
 # $$
-# G(y) = \int \phi(t)\,\bigl|\hat\psi(t) - \phi(t)\bigr|^2\,dt
-#      = \int e^{-t^2/2}\Bigl[\bigl(\overline{\cos ty} - e^{-t^2/2}\bigr)^2 + \overline{\sin ty}^{\,2}\Bigr] dt ,
+# G(p) = \int \chi(u)\,\bigl|\hat\chi(u) - \chi(u)\bigr|^2\,du
+#      = \int e^{-u^2/2}\Bigl[\bigl(\overline{\cos up} - e^{-u^2/2}\bigr)^2 + \overline{\sin up}^{\,2}\Bigr] du ,
 # $$ (eq-epps-pulley)
 #
 # where the bars are means over the batch. EB-JEPA evaluates the integral with the trapezoid rule
-# on 10 knots in $[-3, 3]$. Everything in {eq}`eq-epps-pulley` is a mean of cosines and sines, so
-# it is differentiable and costs $O(NMK)$. Below, one slice of two synthetic embeddings: a healthy
+# on $n_u = 10$ knots $u_1, \dots, u_{n_u}$ in $[-3, 3]$. Everything in {eq}`eq-epps-pulley` is a mean of cosines and sines, so
+# it is differentiable and costs $O(N M n_u)$. Below, one slice of two synthetic embeddings: a healthy
 # one ($Z \sim \mathcal N(0, I)$) and a collapsed one (every point near the same vector).
 
 # %% mystnb={"image": {"alt": "Two panels for one random projection of a healthy Gaussian embedding (vermillion) and a collapsed one (grey). Left: histograms of the projected values against the standard normal density, the collapsed one a narrow spike away from zero; right: the real (solid) and imaginary (dashed) parts of their empirical characteristic functions against the Gaussian one in black, which the healthy curve follows while the collapsed one oscillates, with grey vertical lines at the quadrature knots."}}
@@ -148,13 +203,13 @@ print(f"SIG over {S.num_slices} slices: healthy {sigreg(z_healthy, S.num_slices,
 # %% [markdown]
 # *Figure: left, the values of one random projection for a healthy (vermillion) and a collapsed
 # (grey) embedding against the N(0, 1) density; right, the real (solid) and imaginary (dashed)
-# parts of their empirical characteristic functions against $\phi(t)$ (black). Vertical grey lines
+# parts of their empirical characteristic functions against $\chi(u)$ (black). Vertical grey lines
 # mark the 10 quadrature knots. The legend gives each slice's statistic $G$.*
 #
 # :::{admonition} What you should see
-# The healthy slice's $\operatorname{Re}\hat\psi$ follows $\phi$ and its $G$ is of the order of
+# The healthy slice's $\operatorname{Re}\hat\chi$ follows $\chi$ and its $G$ is of the order of
 # the finite-sample floor printed above (about $1/N$ for $N$ Gaussian samples); the collapsed
-# slice's histogram is a spike away from 0, its $\hat\psi$ oscillates with $|\hat\psi| \approx 1$,
+# slice's histogram is a spike away from 0, its $\hat\chi$ oscillates with $|\hat\chi| \approx 1$,
 # and its $G$ (and SIG over all slices) is tens of times larger.
 # :::
 #
@@ -201,7 +256,7 @@ print(f"EB-JEPA G = {ours:.5f}, LeJEPA-style N*G = {theirs:.4f}, ratio = {theirs
 #
 # Each view is a random resized crop (area 20–100 %) with a horizontal flip, colour jitter
 # (probability 0.8), grayscale (0.2) and solarisation (0.1), computed batched on tensors
-# (`ebjepa_mini.data.views`, spec §4.1):
+# (`ebjepa_mini.data.views`; the reference code's CIFAR augmentations, with hue jitter off on CPU):
 
 # %% mystnb={"image": {"alt": "Grid of small colour photographs in three rows: eight CIFAR-10 training images on top and, below each, two random augmented views of the same image (crops, flips, colour jitter, greyscale or solarisation)."}}
 x = exp.images[:8]
@@ -214,7 +269,7 @@ plt.show()
 #
 # Both models start from the same initialisation, see the same batches and views, and train
 # `S.steps` steps with the optimiser of the preset (AdamW with warm-up and cosine decay on CPU;
-# LARS on GPU, as in the paper). VICReg uses $\alpha$ = `S.vicreg_std`, $\beta$ = `S.vicreg_cov`
+# LARS on GPU, as in the paper). VICReg uses $\lambda_\text{std}$ = `S.vicreg_std`, $\lambda_\text{cov}$ = `S.vicreg_cov`
 # and a projector output of `S.vicreg_dim`; SIGReg uses $\lambda$ = `S.sigreg_lambda` and an
 # output of `S.sigreg_dim` (the paper's best projectors are 2048×1024 and 2048×128). The probe is a
 # multinomial logistic regression on the frozen, standardised encoder features of the unaugmented
@@ -247,12 +302,15 @@ for name in ("vicreg", "sigreg"):
 
 # %% [markdown]
 # :::{admonition} What you should see
-# Both trained encoders beat the random-init encoder. On `ci` (80 steps on 2,000 images) the gain
-# is small, about +4 to +8 points over a baseline near 32 %; on `cpu` (300 steps on 10,000 images,
-# about 8 epochs) both reach about 50 % against 39 % for the random-init encoder (the stored
-# benchmark run in § 3.7 has the exact numbers, hardware and command).
+# Both trained encoders beat the random-init encoder; your run's numbers are printed above. How far
+# they get depends on the budget: the stored `cpu` benchmark ({glue:text}`ch3_cpu_steps:d` steps on
+# {glue:text}`ch3_cpu_images:,d` images, about {glue:text}`ch3_cpu_epochs:.0f` epochs; § 3.7 has its
+# hardware and command) reaches {glue:text}`ch3_cpu_acc_vicreg:.1%` with VICReg and
+# {glue:text}`ch3_cpu_acc_sigreg:.1%` with SIGReg against {glue:text}`ch3_cpu_acc_random:.1%` for the
+# random-init encoder, and `ci`, with fewer steps on fewer images, gains less.
 # VICReg's effective rank is higher than the random-init encoder's; SIGReg's projector std is close
-# to 1, the standard deviation of its Gaussian target, while VICReg's stays below its hinge at 1.
+# to 1, the standard deviation of its Gaussian target, while VICReg's stays below its hinge at 1
+# (`cpu` record: {glue:text}`ch3_cpu_std_sigreg:.2f` and {glue:text}`ch3_cpu_std_vicreg:.2f`).
 # :::
 #
 # The loss terms per step show the tug of war. At initialisation the projector outputs are small,
@@ -273,8 +331,8 @@ plt.show()
 #
 # The paper's Figure 2 and Table 2 sweep the regularisers' weights over 300 epochs: SIGReg over
 # $\lambda \in \{0.1, 1, 10, 100\}$, VICReg over std $\in \{1, 10, 100\}$ × cov $\in \{0.1, 1, 10, 100\}$.
-# The worst settings collapse: $\lambda = 0.1$ reaches 27.2 % and (std 100, cov 100) 10 %. We train
-# those two settings for `S.sweep_steps` steps each.
+# The worst settings collapse: $\lambda = 0.1$ reaches 27.2 % and (std 100, cov 100) 10 %
+# {cite:p}`ebjepa2026`. We train those two settings for `S.sweep_steps` steps each.
 
 # %% mystnb={"image": {"alt": "The same three panels as the comparison above, with the two sensitivity settings, SIGReg with lambda 0.1 and VICReg with std 100 and cov 100, added as hatched bars and dashed spectra. The lambda 0.1 run has a much lower effective rank than the healthy runs and a probe accuracy close to the random-init baseline."}}
 for name in ("sigreg_lambda_0.1", "vicreg_std100_cov100"):
@@ -300,32 +358,40 @@ plt.show()
 # grey) against the Gaussian target: histograms (left) and characteristic functions (right).*
 #
 # :::{admonition} What you should see
-# With $\lambda = 0.1$ the invariance term wins: the projector outputs shrink towards a point
-# (projector std a few hundredths instead of about 0.8), the encoder's effective rank falls to about
-# half of the healthy run's, and the probe drops towards the random-init baseline. (std 100, cov 100)
-# behaves differently at this budget: AdamW normalises the step size, so the huge weights do not blow
-# up the updates, the projector stays spread out, but the invariance term is nearly ignored and the
-# probe gains little. The paper's collapse of this setting came with LARS and 300 epochs.
+# With $\lambda = 0.1$ the invariance term wins: the projector outputs shrink towards a point, the
+# encoder's effective rank falls well below the healthy run's, and the probe drops towards the
+# random-init baseline. In the stored `cpu` run the projector std is {glue:text}`ch3_cpu_std_l01:.3f`
+# against {glue:text}`ch3_cpu_std_sigreg:.2f` for $\lambda = 10$, the effective rank
+# {glue:text}`ch3_cpu_rank_l01:.0f` against {glue:text}`ch3_cpu_rank_sigreg:.0f` (about
+# {glue:text}`ch3_cpu_rank_ratio:.0f` times lower), and the probe ({glue:text}`ch3_cpu_acc_l01:.1%`) lands
+# {glue:text}`ch3_cpu_l01_gap:.1f` points {glue:text}`ch3_cpu_l01_side` the random-init encoder's.
+# (std 100, cov 100) behaves differently at this budget: AdamW normalises the step size, so the huge
+# weights do not blow up the updates, the projector stays spread out (std
+# {glue:text}`ch3_cpu_std_v100:.2f` on `cpu`), but the invariance term is nearly ignored and the probe
+# gains little ({glue:text}`ch3_cpu_v100_gain:+.1f` points over random init on `cpu`). The paper's
+# collapse of this setting came with LARS and 300 epochs.
 # :::
 #
 # ## 3.6 Why a projector?
 #
 # All runs here regularise the projector outputs $Z = h_\psi(f_\theta(X))$ and probe the encoder
-# features $f_\theta(X)$. The paper's Table 3 reports that removing the projector costs 3.3 points
-# with SIGReg and 2.9 points with VICReg after 300 epochs: the regulariser forces its target space
+# features $f_\theta(X)$. The paper's Table 3 {cite:p}`ebjepa2026` reports that removing the projector
+# costs 3.3 points with SIGReg and 2.9 points with VICReg after 300 epochs: the regulariser forces its target space
 # to be Gaussian or decorrelated, and the projector lets the encoder keep information (colour,
 # position, ...) that this constraint or the invariance would otherwise squeeze out. You can try it:
 # `ImageExperiment(preset.name, settings=dataclasses.replace(S, proj_hidden=None))` trains without one.
 #
 # ## 3.7 The paper at 300 epochs, and this book's runs
 #
-# The paper trains a ResNet-18 for 300 epochs on all 50,000 images with LARS (spec §5.1). The
+# The paper trains a ResNet-18 for 300 epochs on all 50,000 images with LARS (paper Table 5). The
 # table below lists what it reports, next to the numbers of this chapter's run and of every stored
 # benchmark run (`bench/results/image_<preset>.json`, written by
 # `python -m ebjepa_mini.bench image --preset P --save`, with hardware, date and command).
 
 # %%
 PAPER = {"vicreg": 0.9012, "sigreg": 0.9102, "sigreg_lambda_0.1": 0.2720, "vicreg_std100_cov100": 0.1000}
+glue("ch3_paper_vicreg", PAPER["vicreg"], display=False)     # the paper's published figures (Table 2)
+glue("ch3_paper_sigreg", PAPER["sigreg"], display=False)
 columns = {"paper (300 ep.)": PAPER, f"this run ({preset.name})": {k: r.probe_acc for k, r in runs.items()}}
 for name, rec in stored_results("image_*.json").items():
     columns[f"bench {rec['preset']} ({rec.get('date', '?')[:10]})"] = rec["probe_acc"]
@@ -340,18 +406,35 @@ for name in names:
 
 # %% [markdown]
 # :::{admonition} What you should see
-# The paper's ~90 % needs a ResNet-18, 300 epochs and a GPU; a few CPU minutes on 10,000 images
-# reach about 50–55 % (`cpu`), and `ci` reaches the high 30s. What carries over is the *ordering*:
-# both regularisers beat the random-init encoder, and the collapsing weights (λ = 0.1) land at or
-# below it with a much lower effective rank. Differences of one or two points between VICReg and
-# SIGReg at this scale are within run-to-run noise (one seed).
+# The paper's {glue:text}`ch3_paper_vicreg:.1%` (VICReg) and {glue:text}`ch3_paper_sigreg:.1%` (SIGReg)
+# {cite:p}`ebjepa2026` need a ResNet-18, 300 epochs and a GPU; a few CPU minutes on
+# {glue:text}`ch3_cpu_images:,d` images reach {glue:text}`ch3_cpu_acc_vicreg:.1%` and
+# {glue:text}`ch3_cpu_acc_sigreg:.1%` (stored `cpu` run), and `ci`, smaller still, stays below that.
+# What carries over is the *ordering*: both regularisers beat the random-init encoder, and the
+# collapsing weights ($\lambda = 0.1$) land near it with a much lower effective rank. Differences of
+# one or two points between VICReg and SIGReg at this scale are within run-to-run noise (one seed).
 #
-# The `gpu` column, where one is stored, is the paper's ResNet-18 and LARS for 2,000 steps on the
-# same 10,000 images (about 50 epochs of a fifth of the data): well above the CPU runs, still far
-# from 300 epochs on all 50,000. Its (std 100, cov 100) setting did not collapse quietly as on the
-# CPU: with LARS at learning rate 0.3 the covariance term blew up and the run diverged, another
-# way for regulariser weights to be too large.
+# The `gpu` column, where one is stored, is the paper's ResNet-18 and LARS for
+# {glue:text}`ch3_gpu_steps:,d` steps on {glue:text}`ch3_gpu_images:,d` images (about
+# {glue:text}`ch3_gpu_epochs:.0f` epochs of those images): well above the CPU runs, still far
+# from 300 epochs on all 50,000. Its (std 100, cov 100) setting {glue:text}`ch3_gpu_v100`.
 # :::
+#
+# ## Summary
+#
+# * Both image objectives are an invariance term plus a regulariser on the projector outputs.
+#   VICReg's variance hinge (paper eq. 6) stops complete collapse and its covariance term (paper
+#   eq. 7) dimensional collapse; SIGReg (paper eq. 8) replaces both by one goal, an isotropic Gaussian.
+# * SIGReg tests that goal one random direction at a time (Cramér–Wold) with the Epps–Pulley
+#   statistic, a weighted distance between characteristic functions: differentiable, $O(N M n_u)$.
+# * The same regulariser has different scales in different code bases: LeJEPA's statistic is $N$
+#   times EB-JEPA's, so weights must be converted, not copied ({eq}`eq-lejepa-scaling`).
+# * Judge an encoder against the random-init encoder under the same probe, and read the effective
+#   rank and the spectrum next to the accuracy.
+# * Regulariser weights have failure regions: too small a $\lambda$ lets the invariance term
+#   shrink the projector to a point; very large VICReg weights fail differently (ignored invariance
+#   with AdamW, divergence with LARS). At this scale the *ordering* of the paper carries over, not
+#   its absolute numbers.
 #
 # ## Exercises
 #
@@ -365,8 +448,8 @@ for name in names:
 # %% [markdown]
 # :::{solution} ex-image-1
 # :class: dropdown
-# Means of $\cos(t y)$ and $\sin(t y)$ over the batch give the empirical characteristic function
-# at each knot; the squared distance to $\phi(t)$, weighted by $\phi(t)$, is integrated with
+# Means of $\cos(u p)$ and $\sin(u p)$ over the batch give the empirical characteristic function
+# at each knot $u$; the squared distance to $\chi(u)$, weighted by $\chi(u)$, is integrated with
 # `torch.trapezoid`.
 # :::
 
@@ -374,7 +457,7 @@ for name in names:
 def my_epps_pulley(y):
     t = torch.linspace(-3, 3, 10, dtype=y.dtype)
     phi = torch.exp(-t ** 2 / 2)
-    ty = y.unsqueeze(-1) * t                       # [N, M, K]
+    ty = y.unsqueeze(-1) * t                       # [N, M, knots]
     err = (torch.cos(ty).mean(0) - phi) ** 2 + torch.sin(ty).mean(0) ** 2
     return torch.trapezoid(phi * err, t, dim=-1)
 
@@ -413,8 +496,8 @@ checks.check_lejepa_lambda(10 / 256)
 # :class: dropdown
 # The invariance term is minimised by shrinking every embedding towards one point; SIGReg pushes
 # back with a force proportional to $\lambda$. With $\lambda = 0.1$ the pull towards agreement
-# wins within the budget: the projector outputs shrink (std of a few hundredths), the statistic
-# saturates, and the encoder's rank drops. The run of § 3.5 already shows it, so the check below
+# wins within the budget: the projector outputs shrink (their std falls far below the healthy
+# run's, § 3.5), the statistic saturates, and the encoder's rank drops. The run of § 3.5 already shows it, so the check below
 # reuses it instead of training again.
 # :::
 

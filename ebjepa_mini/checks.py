@@ -240,7 +240,9 @@ def check_epps_pulley(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0)
 
 
 def check_lejepa_lambda(value: float, batch_size: int = 256, ebjepa_lambda: float = 10.0) -> None:
-    """Exercise 3.2: the LeJEPA-convention weight equivalent to EB-JEPA's ``lambda`` (spec §2.5)."""
+    """Exercise 3.2: the LeJEPA-convention weight equivalent to EB-JEPA's ``lambda``.
+
+    LeJEPA multiplies its statistic by the batch size, so its weight is EB-JEPA's divided by it."""
     want = ebjepa_lambda / batch_size
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise AssertionError(f"Give a number, got {type(value).__name__}.")
@@ -296,7 +298,7 @@ def check_prediction_orders(fn: Callable[[int, int], "object"]) -> None:
                     "order is one more than theirs, capped by how far it is from the last true frame (t - 1)")
             raise AssertionError(f"T = {t_len}, K = {k}: entry (k={k_}, t={t_}) should be {want[k_, t_]}, got "
                                  f"{got[k_, t_]}; {hint}.")
-    _correct("Frame t of S(k) is a min(t - 1, k)-step-ahead prediction (spec §5.2).")
+    _correct("Frame t of S(k) is a min(t - 1, k)-step-ahead prediction (the reference code's \"parallel\" rollout).")
 
 
 def check_average_precision(fn: Callable, seed: int = 0) -> None:

@@ -11,6 +11,10 @@ descent -> training that shapes the energy (pull-down only, contrastive, regular
 -> the paper's unified JEPA energy on a toy linear encoder.
 
 All functions take and return ``torch`` tensors on the CPU; points are ``y: [N, 2]``.
+
+Names in code and in the book differ on purpose: the code calls the latent ``z`` and the number
+of latent values ``K`` (``n_latent``), while chapter 1 writes them ``ζ`` and ``n_ζ``, keeping
+``z`` for representations and ``K`` for the rollout length (see :doc:`/book/notation`).
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 :class:`ImageExperiment` builds the encoder + projector, optimiser and schedule from
 ``preset.image`` (:class:`~ebjepa_mini.presets.ImageSettings`), trains one configuration with
-:class:`~ebjepa_mini.train.Trainer` on two augmented views per image (spec §1.2, §4.1), and
+:class:`~ebjepa_mini.train.Trainer` on two augmented views per image (paper eq. 2; augmentations as in
+the reference code (see :doc:`/book/paper_and_book`)), and
 evaluates the frozen encoder: linear-probe top-1 (:func:`~ebjepa_mini.probes.linear_probe`),
 effective rank and covariance spectrum (:mod:`ebjepa_mini.metrics`). The ``image`` benchmark
 (``python -m ebjepa_mini.bench image``) and the chapter call exactly this code.
@@ -76,7 +77,7 @@ def config_weights(name: str, settings: ImageSettings) -> tuple[RegularizerWeigh
 
 def build_encoder(settings: ImageSettings) -> nn.Module:
     """``"convnet"``: :class:`~ebjepa_mini.nets.ConvEncoder` with ``settings.widths`` and strides
-    (1, 2, 1, 2, 2, 1, ...); ``"resnet18"``: the CIFAR ResNet-18 of spec §3.1."""
+    (1, 2, 1, 2, 2, 1, ...); ``"resnet18"``: the CIFAR ResNet-18 of the reference code."""
     if settings.encoder == "convnet":
         strides = ((1, 2, 1, 2, 2) + (1,) * len(settings.widths))[:len(settings.widths)]
         return ConvEncoder(3, settings.widths, strides)
@@ -89,7 +90,8 @@ def build_optimizer(model: nn.Module, settings: ImageSettings, total_steps: int)
     """Optimiser and per-step warm-up + cosine schedule (``LambdaLR``) for ``total_steps`` steps.
 
     ``"adamw"``: AdamW on every parameter (the small presets). ``"lars"``: :class:`~ebjepa_mini.optim.LARS`
-    (momentum 0.9, eta 0.02, spec §5.1). The schedule is evaluated *before* each step (step 0 runs
+    (momentum 0.9, eta 0.02, as in the reference code; paper Table 5).
+    The schedule is evaluated *before* each step (step 0 runs
     at ``lr / warmup_steps``), so it has none of the reference's one-epoch shift.
     """
     if settings.optimizer == "adamw":

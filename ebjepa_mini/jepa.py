@@ -98,7 +98,9 @@ class RegularizerWeights:
 
 
 class ImageJEPA(nn.Module):
-    """Image JEPA with a projector (spec §1.2): encoder ``f``, projector ``h``, identity predictor.
+    """Image JEPA with a projector (paper eq. 2, as in the reference code).
+
+    Encoder ``f``, projector ``h``, identity predictor.
 
     The invariance and the regularisers act on projector outputs ``r = h(f(x))``; the
     linear probe reads the encoder features ``f(x)``.

@@ -1,7 +1,8 @@
 """Networks: small CPU ConvNets, the CIFAR ResNet-18 variant, and projector MLPs.
 
 Chapter 2 uses :class:`ConvEncoder` + :func:`projector`; chapter 3 adds the CIFAR
-ResNet-18 (:func:`cifar_resnet18`, spec §3.1). Later chapters add their encoders and
+ResNet-18 (:func:`cifar_resnet18`, as in the reference code, see :doc:`/book/paper_and_book`).
+Later chapters add their encoders and
 predictors here (ResNet-5, ResUNet, IMPALA, GRU).
 """
 from __future__ import annotations
@@ -54,7 +55,7 @@ class ConvEncoder(nn.Module):
 
 
 def projector(in_dim: int, hidden: int | None, out_dim: int, layers: int = 3, batch_norm: bool = True) -> nn.Module:
-    """Projector MLP (spec §3.3): ``(Linear + BatchNorm1d + ReLU) x (layers-1)``, then ``Linear``.
+    """Projector MLP (paper Table 5: three layers): ``(Linear + BatchNorm1d + ReLU) x (layers-1)``, then ``Linear``.
 
     ``hidden=None`` or ``layers=0`` gives "no projector" (identity): the regulariser then
     acts on the encoder features directly. The last layer has no normalisation, so the
@@ -101,7 +102,7 @@ class BasicBlock(nn.Module):
 
 
 class CIFARResNet18(nn.Module):
-    """ResNet-18 for 32x32 images as in EB-JEPA's image example (spec §3.1).
+    """ResNet-18 for 32x32 images as in EB-JEPA's image example (reference code).
 
     The ImageNet stem (7x7 stride-2 conv + max-pool) is replaced by a 3x3 stride-1 conv
     with padding 2 (so maps are 34x34), no max-pool; four stages of two basic blocks
@@ -128,5 +129,5 @@ class CIFARResNet18(nn.Module):
 
 
 def cifar_resnet18(in_channels: int = 3) -> CIFARResNet18:
-    """The CIFAR ResNet-18 variant of spec §3.1 (random init)."""
+    """The CIFAR ResNet-18 variant of the reference code (random init)."""
     return CIFARResNet18(in_channels)

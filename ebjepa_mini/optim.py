@@ -1,4 +1,5 @@
-"""Optimisers: LARS as used by EB-JEPA's image example (spec §5.1), taught in chapter 3.
+"""Optimisers: LARS as used by EB-JEPA's image example (paper Table 5;
+the update rule follows the reference code (see :doc:`/book/paper_and_book`)), taught in chapter 3.
 
 LARS ("layer-wise adaptive rate scaling") rescales each weight matrix's step so that it is
 at most a fixed fraction ``eta`` of the weight's own norm: layers with small weights and
@@ -17,7 +18,7 @@ __all__ = ["LARS", "lars_param_groups"]
 class LARS(torch.optim.Optimizer):
     """LARS with "clip" trust ratio, momentum and decoupled exclusion of 1-D parameters.
 
-    For a parameter ``p`` with at least 2 dimensions and gradient ``g`` (spec §5.1)::
+    For a parameter ``p`` with at least 2 dimensions and gradient ``g`` (the reference code's rule)::
 
         trust  = eta * ||p|| / (||g|| + wd * ||p|| + 1e-8)
         factor = min(trust / lr, 1)

@@ -220,7 +220,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
                   covariance: float = 0.0, sigreg_weight: float = 0.0, num_slices: int = 256,
                   generator: torch.Generator | None = None, monitor: bool = False
                   ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The image JEPA objective with every regulariser behind a weight (spec §1.2).
+    """The image JEPA objective with every regulariser behind a weight (paper eq. 2, on projector outputs as in the reference code).
 
     .. math:: L = \\mathrm{inv}\\cdot\\mathrm{MSE}(z_1, z_2)
               + \\alpha\\,[v(z_1) + v(z_2)] + \\beta\\,[c(z_1) + c(z_2)]

@@ -1,6 +1,7 @@
 """Video JEPA on Moving MNIST: per-frame encoder, two-frame predictor, K-step rollouts (chapter 4).
 
-The model of EB-JEPA's video example (spec §1.3, §3.4-3.7, §5.1-5.2), sized by ``preset.video``:
+The model of EB-JEPA's video example (paper eqs. 3, 9-11 and Table 6; layers as in
+the reference code (see :doc:`/book/paper_and_book`)), sized by ``preset.video``:
 
 * :class:`ResNet5` encodes every frame separately into a ``D``-channel map at full resolution
   (non-negative, final ReLU);
@@ -64,7 +65,7 @@ def _init_heads(module: nn.Module) -> None:
 
 
 class ResNet5(nn.Module):
-    """Per-frame encoder "ResNet-5" (spec §3.4): stem + three residual blocks, stride 1, no pooling.
+    """Per-frame encoder "ResNet-5" (reference code): stem + three residual blocks, stride 1, no pooling.
 
     Stem 3x3 conv ``C -> h`` + BN + ReLU; blocks ``h -> h``, ``h -> 2h``, ``2h -> D``
     (:class:`~ebjepa_mini.nets.BasicBlock`, each ending in a ReLU, so ``z >= 0``). The paper's
@@ -95,7 +96,7 @@ class ResNet5(nn.Module):
 
 
 class ResUNet(nn.Module):
-    """Residual U-Net of the video predictor (spec §3.5), for inputs whose side divides by 8.
+    """Residual U-Net of the video predictor (reference code), for inputs whose side divides by 8.
 
     Encoder: stem 3x3 conv ``in -> h`` + BN + ReLU, residual blocks ``h -> h`` (full resolution),
     ``h -> 2h`` (/2), ``2h -> 4h`` (/4), bottleneck ``4h -> 8h`` (/8). Decoder: three times a
@@ -137,7 +138,7 @@ class ResUNet(nn.Module):
 
 
 class PairPredictor(nn.Module):
-    """Two-frame predictor (spec §3.5): ``ẑ_{t+1} = g(z_{t-1}, z_t)`` for every adjacent pair.
+    """Two-frame predictor (paper eq. 3): ``ẑ_{t+1} = g(z_{t-1}, z_t)`` for every adjacent pair.
 
     Concatenates each pair along channels (``2D``) and runs a :class:`ResUNet` on all pairs at once
     (time folded into the batch).
@@ -165,14 +166,14 @@ class PairPredictor(nn.Module):
 def positions(z: torch.Tensor) -> torch.Tensor:
     """Every (clip, frame, row, column) position as one sample: ``[B, T, D, H, W]`` -> ``[B*T*H*W, D]``.
 
-    This is how the video regulariser sees a batch (spec §2.3): each position of each frame is a sample.
+    This is how the video regulariser sees a batch (reference code): each position of each frame is a sample.
     """
     _check_clip(z, "z")
     return _fold(z).permute(0, 2, 3, 1).reshape(-1, z.shape[2])
 
 
 class VideoProjector(nn.Module):
-    """The video projector "16-64-64" (spec §3.6), applied to position samples.
+    """The video projector "16-64-64" (reference code), applied to position samples.
 
     ``Linear(D -> h) + BatchNorm1d + ReLU + Linear(h -> P, no bias)``. Shared by the regulariser and
     the prediction loss (both compare projected vectors).
@@ -195,7 +196,7 @@ class VideoProjector(nn.Module):
 
 
 class DetectionHead(nn.Module):
-    """Digit-location read-out (spec §3.7): pool each frame to 8x8, two 3x3 convs ``D -> 32 -> 1``.
+    """Digit-location read-out (reference code): pool each frame to 8x8, two 3x3 convs ``D -> 32 -> 1``.
 
     Returns logits (apply a sigmoid for probabilities); trained with binary cross-entropy against
     the 8x8 maps on *detached* features.
@@ -218,7 +219,7 @@ class DetectionHead(nn.Module):
 
 
 class PixelDecoder(nn.Module):
-    """Small pixel decoder for pictures only (spec §3.7): conv3x3 ``D -> D``, ReLU, conv3x3 ``D -> C``.
+    """Small pixel decoder for pictures only (reference code): conv3x3 ``D -> D``, ReLU, conv3x3 ``D -> C``.
 
     Trained with MSE to the frames on *detached* features; no up-sampling (the representation keeps
     the frame's resolution) and no output squashing.
@@ -241,7 +242,7 @@ class PixelDecoder(nn.Module):
 
 
 def rollout(predictor: nn.Module, z: torch.Tensor, steps: int) -> list[torch.Tensor]:
-    """K-step rollout in the reference's "parallel" mode (spec §5.2; paper eqs. 9-10).
+    """K-step rollout in the reference's "parallel" mode (paper eqs. 9-10, as coded in the reference).
 
     ``S^(0) = z``; for ``k = 1..K`` the predictor runs on every adjacent pair of ``S^(k-1)`` and
     ``S^(k) = [z_0, z_1, ẑ_2, ..., ẑ_{T-1}]`` keeps the two ground-truth context frames and the
@@ -282,7 +283,7 @@ def prediction_orders(n_frames: int, steps: int) -> np.ndarray:
 
     Returns:
         ``int [K+1, T]``: entry ``(k, t)`` is ``min(t - 1, k)`` for ``t >= 2`` and 0 for the two
-        ground-truth context frames (paper eq. 9's "order"; spec §5.2).
+        ground-truth context frames (paper eq. 9's "order", counted in the reference's "parallel" mode).
     """
     if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 3:
         raise ValueError(f"n_frames must be an int >= 3, got {n_frames!r}")
@@ -296,7 +297,7 @@ def prediction_orders(n_frames: int, steps: int) -> np.ndarray:
 def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: float = 10.0,
                     cov_coeff: float = 100.0, loss_positions: int | None = None,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
-    """The video JEPA objective with a K-step rollout (paper eqs. 3, 9-11; spec §1.3, §2.3, §5.2).
+    """The video JEPA objective with a K-step rollout (paper eqs. 3, 9-11, as in the reference code).
 
     .. math:: L = \\frac1K\\sum_{k=1}^{K} \\mathrm{MSE}\\bigl(h(S^{(k)}), h(z)\\bigr)
               + \\alpha\\, v(h(z)) + \\beta\\, c(h(z))
@@ -592,11 +593,12 @@ class VideoExperiment:
     # -- evaluation -------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, model: VideoJEPA, batch_size: int | None = None) -> tuple[list[float], float, float]:
-        """AP per prediction horizon on the validation clips (spec §4.3, pitfall 22).
+        """AP per prediction horizon on the validation clips (the reference's protocol; horizons are
+        indexed from 0).
 
         For each validation batch: encode, roll out ``T - 2`` steps, and for horizon index
-        ``h = 0 .. T-4`` score the detection head on the frames ``2 + h .. T-1`` of ``S^(h+1)``, which
-        are exactly the (h+1)-step-ahead predictions; AP per batch (scikit-learn), averaged over
+        ``j = 0 .. T-4`` score the detection head on the frames ``2 + j .. T-1`` of ``S^(j+1)``, which
+        are exactly the (j+1)-step-ahead predictions; AP per batch (scikit-learn), averaged over
         batches. ``AP_0`` is the one-step-ahead prediction; the last rollout step is not scored.
 
         Returns:

@@ -3,19 +3,19 @@
 The standard recipe of Srivastava et al. (2015): ``n_digits`` MNIST digits (2 by default) move
 in straight lines inside a square canvas (64x64 by default), each with a random direction and
 a fixed speed, and bounce off the borders; a frame is the pixel-wise maximum of the digits.
-The EB-JEPA reference (spec §4.2) reads the fixed test file ``mnist_test_seq.npy`` (10,000
+The EB-JEPA reference code (see :doc:`/book/paper_and_book`) reads the fixed test file ``mnist_test_seq.npy`` (10,000
 sequences of 20 frames); this module *generates* such sequences from the MNIST digits in
 ``$EBJEPA_DATA/mnist.npz``, so any number of them, at any canvas size, deterministic by seed,
 vectorised over sequences (thousands of clips per second on one CPU core).
 
-Because the generator knows where every digit is, the 8x8 detection targets (spec §4.3) are
+Because the generator knows where every digit is, the 8x8 detection targets of the reference are
 computed exactly from the positions: the centre of each digit's ink bounding box (pixels above
 half of the maximum intensity, like the reference's threshold at ``(min + max) / 2``) falls in
 one cell of an 8x8 grid, which is set to 1. The reference instead thresholds each frame and
 takes OpenCV contours, so two overlapping digits can merge into one box there; here they
 always give one cell each (possibly the same cell).
 
-Splits are by *sequence* (spec pitfall 21): a 20-frame sequence is cut into two 10-frame clips
+Splits are by *sequence*, as in the reference: a 20-frame sequence is cut into two 10-frame clips
 only after the split, so the two halves of a sequence never land on different sides. The
 generated train and validation sequences additionally use different digit images (MNIST train
 vs test set).
@@ -34,7 +34,7 @@ from .sources import data_dir, load_mnist
 __all__ = ["MovingMNISTClips", "generate_moving_mnist", "resize_digits", "location_maps", "cut_clips",
            "split_by_sequence", "load_moving_mnist_file", "maps_from_frames", "MovingMNIST", "GRID"]
 
-#: Side of the detection grid (spec §4.3): an 8x8 map per frame.
+#: Side of the detection grid: an 8x8 map per frame, as in the reference.
 GRID = 8
 
 
@@ -114,7 +114,7 @@ def _ink_boxes(digits: np.ndarray) -> np.ndarray:
 
 
 def location_maps(centers: np.ndarray, canvas: int, grid: int = GRID) -> np.ndarray:
-    """8x8 digit-location maps from digit centres (spec §4.3), exactly.
+    """8x8 digit-location maps from digit centres, exactly.
 
     A centre ``(r, c)`` in pixels marks cell ``(floor(grid * r / canvas), floor(grid * c / canvas))``.
 
@@ -241,7 +241,7 @@ def cut_clips(clips: MovingMNISTClips, clip_len: int) -> MovingMNISTClips:
 
 
 def split_by_sequence(n_sequences: int, n_val: int, seed: int = 2025) -> tuple[np.ndarray, np.ndarray]:
-    """The reference split (spec §4.2, pitfall 21): permute sequence indices with
+    """The reference split, by sequence before the clips are cut: permute sequence indices with
     ``numpy.random.RandomState(seed)``; the first ``n_val`` are validation, the rest training.
 
     Returns:

@@ -177,7 +177,7 @@ def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
 class ViewAugment:
     """One random view of each image: crop (+flip), colour jitter, grayscale, solarize, normalise.
 
-    Defaults follow the EB-JEPA CIFAR pipeline (spec §4.1) except hue jitter, which is off
+    Defaults follow the EB-JEPA CIFAR pipeline of the reference code except hue jitter, which is off
     (``hue=0``) by default; ``hue=0.1`` gives the reference's hue range.
     """
 
