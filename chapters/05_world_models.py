@@ -35,6 +35,9 @@
 #    test with a linear read-out what the latent knows about the scene;
 # 5. read the regulariser ablation (the paper's Table 4, right) at this book's scale.
 #
+# Where this chapter follows or departs from the paper and its reference code is listed on the
+# {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
+#
 # **Runtime** (the sizes are in `preset.world`; the chapter loads the committed pretrained model
 # and trains only a short demonstration run):
 #
@@ -74,13 +77,13 @@ print(S)
 # ## 5.1 The environment
 #
 # The world is a $65\times 65$ canvas with border walls, and an inner vertical wall with a
-# 9-pixel door. The dot has a continuous position $(x, y)$ in pixels; an action is a displacement
-# $(\Delta x, \Delta y)$, and a step that would enter a wall stops just before it. An observation
-# has two channels: the dot drawn as a Gaussian blob ($\sigma = 1.3$ px) and the walls. Each
-# episode draws a new layout (wall position $x \in \{20..44\}$, door height $y \in \{10..54\}$:
-# 1,125 layouts), a start and a goal **in different rooms**; it succeeds if the dot ends within
-# 4.5 px of the goal (spec §4.4). The environment follows the Gymnasium API
-# {cite:p}`towers2024gymnasium`:
+# 9-pixel door. The dot has a continuous position $\mathbf r_t = (x, y)$ in pixels; an action is a
+# displacement $a_t = (\Delta x, \Delta y)$, so $\mathbf r_{t+1} = \mathbf r_t + a_t$, except that a step
+# that would enter a wall stops just before it. An observation has two channels: the dot drawn as
+# a Gaussian blob of width 1.3 px and the walls. Each episode draws a new layout (wall column
+# $x \in \{20..44\}$, door row $y \in \{10..54\}$: 1,125 layouts), a start and a goal **in different
+# rooms**; it succeeds if the dot ends within 4.5 px of the goal (paper § 5.3). The environment
+# follows the Gymnasium API {cite:p}`towers2024gymnasium`:
 
 # %% mystnb={"image": {"alt": "Three images of one Two Rooms observation: the dot channel with a small bright blob, the walls channel with the border walls and an inner vertical wall with a door gap, and the environment's colour rendering with the dot in red and the goal in green."}}
 env = tr.TwoRoomsEnv(max_steps=preset.plan.max_steps)
@@ -105,7 +108,7 @@ plt.show()
 #
 # ## 5.2 Offline data: random walks that sometimes go through the door
 #
-# A world model learns from recorded experience, here random walks (spec §4.5): the heading
+# A world model learns from recorded experience, here random walks (paper § 5.3): the heading
 # drifts with von Mises increments ($\kappa = 5$), step lengths are normal(1, 0.4) truncated to
 # $[0.2, 1.8]$ px, and 35% of the clips are aimed at the door so that crossings are not rare.
 # The generator is vectorised over trajectories (one Python loop over time steps, not over items)
@@ -133,7 +136,7 @@ plt.show()
 # $$ (eq-world-energy)
 #
 # * The **encoder** $f_\theta$ is an IMPALA ConvNet {cite:p}`espeholt2018impala` (three stacks of
-#   conv, max-pool and two residual blocks), a linear layer and a LayerNorm (spec §3.8). In the
+#   conv, max-pool and two residual blocks), a linear layer and a LayerNorm (paper Table 6). In the
 #   small presets it reads the frame average-pooled to $32\times 32$ and has (8, 16, 16) channels.
 # * The **predictor** $g_\phi$ is a single GRU cell {cite:p}`cho2014gru` whose *hidden state is the
 #   latent* and whose *input is the raw action*; its output passes through the encoder's own
@@ -177,22 +180,31 @@ print(f"checkpoint {pretrained_path().name}: {pretrained_path().stat().st_size /
 # Training minimises
 #
 # $$
-# \mathcal L = \mathcal L_\text{pred} + \alpha\,\mathcal L_\text{var} + \beta\,\mathcal L_\text{cov}
-#            + \delta\,\mathcal L_\text{sim} + \omega\,\mathcal L_\text{IDM}
+# \mathcal L = \mathcal L_\text{pred} + \lambda_\text{std}\,\mathcal L_\text{var} + \lambda_\text{cov}\,\mathcal L_\text{cov}
+#            + \lambda_\text{sim}\,\mathcal L_\text{sim} + \lambda_\text{IDM}\,\mathcal L_\text{IDM}
 # $$ (eq-world-loss)
 #
-# with EB-JEPA's weights $\alpha = 16$, $\beta = 8$, $\delta = 12$, $\omega = 1$:
+# with EB-JEPA's weights $\lambda_\text{std} = 16$, $\lambda_\text{cov} = 8$, $\lambda_\text{sim} = 12$,
+# $\lambda_\text{IDM} = 1$ (the paper writes them $\alpha, \beta, \delta, \omega$; `WorldWeights` calls
+# them `std`, `cov`, `sim`, `idm`). The squared distances below are *means* over their entries
+# (over the $D$ latent dimensions, $\frac1D\lVert\cdot\rVert_2^2$, or over the two action
+# components), averaged over clips and steps, because that is what the code computes; with the
+# paper's plain $\lVert\cdot\rVert^2$, $\mathcal L_\text{pred}$ and $\mathcal L_\text{sim}$ would be
+# $D$ times larger and the same weights would balance the terms differently.
 #
-# * $\mathcal L_\text{pred} = \frac1K\sum_{k=1}^{K} \lVert \hat z_{t+k} - z_{t+k}\rVert^2$: a
-#   chain of $K$ predictor calls {eq}`eq-world-rollout` from each encoded frame, compared with the
-#   encodings it should reach (paper eqs. 9–10; $K = 8$). Nothing is detached: the targets also
-#   move, which is exactly why the model could cheat by mapping everything to one point.
+# * $\mathcal L_\text{pred} = \frac{1}{B\,(T-K)\,K}\sum_{b}\sum_{t=0}^{T-1-K}\sum_{k=1}^{K}
+#   \frac1D\lVert \hat z^{(k)}_{t} - z_{t+k}\rVert_2^2$, where $\hat z^{(k)}_t$ is the prediction after
+#   a chain of $k$ predictor calls {eq}`eq-world-rollout` started from the encoding $z_t$ of clip
+#   $b$, compared with the encoding it should reach (paper eqs. 9–10; $K = 8$). Nothing is
+#   detached: the targets also move, which is exactly why the model could cheat by mapping
+#   everything to one point.
 # * $\mathcal L_\text{var}$ and $\mathcal L_\text{cov}$: the VICReg terms of chapter 2, with every
 #   frame of every clip as a sample. They rule out the collapsed solution.
-# * $\mathcal L_\text{sim} = \operatorname{mean}_t \lVert z_{t+1} - z_t \rVert^2$ (paper eq. 12):
+# * $\mathcal L_\text{sim} = \frac{1}{B\,(T-1)}\sum_b\sum_{t=0}^{T-2} \frac1D\lVert z_{t+1} - z_t \rVert_2^2$ (paper eq. 12):
 #   consecutive latents should be close, because consecutive frames differ by one small step. It
 #   makes the latent space *smooth in time*, which is what a planner that compares distances needs.
-# * $\mathcal L_\text{IDM} = \lVert \text{IDM}(z_t, z_{t+1}) - a_t \rVert^2$: the latents must
+# * $\mathcal L_\text{IDM} = \operatorname{mean}_{b,t}\,\frac12\lVert \text{IDM}(z_t, z_{t+1}) - a_t \rVert_2^2$
+#   (the mean over the two action components): the latents must
 #   contain the information that tells which action was taken, i.e. the dot's position. Without it,
 #   VICReg can be satisfied by features the action does not control (the wall position alone is
 #   enough to spread the embeddings), and the predictor has nothing to predict.
@@ -204,6 +216,34 @@ batch = WorldData(S, seed=0).batch(np.arange(16))
 loss, terms, z = world_model_loss(m, batch["obs"], batch["actions"], pre.weights, S.rollout_steps)
 print("batch:", {k: tuple(v.shape) for k, v in batch.items()})
 print("terms of the pretrained model:", {k: round(v, 4) for k, v in terms.items()})
+
+# %% [markdown]
+# The whole of eq. {eq}`eq-world-loss`, from scratch, in a few lines, next to the package's
+# `world_model_loss` on the same batch:
+
+# %%
+def my_world_loss(model, obs, actions, w, K):
+    """Eq. (eq-world-loss) as `world_model_loss` computes it; w.std, w.cov, w.sim, w.idm = λ_std, λ_cov, λ_sim, λ_IDM."""
+    z = model.encode(obs)                                           # [B, T, D]
+    B, T, D = z.shape
+    pred = 0.0
+    for t in range(T - K):                                          # a chain of K predictor calls from every frame t
+        z_hat = model.rollout(z[:, t], actions[:, t:t + K])         # [B, K+1, D]; index 0 is z_t itself
+        pred = pred + (z_hat[:, 1:] - z[:, t + 1:t + K + 1]).pow(2).mean() / (T - K)   # (1/D)‖·‖², mean over b, k
+    flat = z.reshape(B * T, D)                                      # every frame of every clip is a sample
+    var = torch.relu(1 - (flat.var(0) + 1e-4).sqrt()).mean()        # variance hinge (chapter 2, paper eq. 6)
+    C = (flat - flat.mean(0)).T @ (flat - flat.mean(0)) / (B * T - 1)
+    cov = (C - torch.diag(C.diag())).pow(2).sum() / (D * (D - 1))   # off-diagonal covariance (paper eq. 7)
+    sim = (z[:, 1:] - z[:, :-1]).pow(2).mean()                      # temporal similarity (paper eq. 12)
+    idm = (model.idm(torch.cat([z[:, :-1], z[:, 1:]], -1)) - actions).pow(2).mean()   # inverse dynamics
+    return pred + w.std * var + w.cov * cov + w.sim * sim + w.idm * idm
+
+
+with torch.no_grad():
+    mine = my_world_loss(m, batch["obs"], batch["actions"], pre.weights, S.rollout_steps)
+    theirs = world_model_loss(m, batch["obs"], batch["actions"], pre.weights, S.rollout_steps)[0]
+assert torch.allclose(mine, theirs, rtol=1e-4, atol=1e-5), (mine, theirs)
+print(f"my_world_loss {mine.item():.5f} = world_model_loss {theirs.item():.5f}")
 
 # %% [markdown]
 # A short demonstration run trains a fresh model with the same code (under `ci` only a few
@@ -401,6 +441,24 @@ for label, stem in rows:
 # the paper's model without variance still planned half the time, this book's small model
 # collapses completely.
 # :::
+
+# %% [markdown]
+# ## Summary
+#
+# * A world model is a JEPA whose predictor also reads the action: $\hat z_{t+1} = g_\phi(\hat z_t, a_t)$,
+#   applied to its own outputs to imagine the latent future of any action sequence
+#   (eq. {eq}`eq-world-rollout`), trained on offline random walks without reward or reconstruction.
+# * The data must show what the model is to learn: walks that pass through the door *and* pushes
+#   that a wall stops. If blocked steps at the inner wall are rare, the predictor has little
+#   evidence that a wall stops the dot.
+# * Each term of eq. {eq}`eq-world-loss` rules out one cheap solution: the variance and covariance
+#   terms a collapsed or redundant latent, temporal similarity a latent that jumps between
+#   consecutive frames, the IDM a latent that ignores what the action moves.
+# * A planner can only respect what the latent keeps. Read the latent out (§ 5.6): holding the dot is
+#   not enough; to predict a blocked push, the latent must also keep the layout (wall column and
+#   door row), and the predictor must have learned what a wall does.
+# * Imagination drifts: the rollout error grows with every predictor call and keeps growing beyond the
+#   rollout length used in training, which is why the planner of chapter 6 replans.
 #
 # ## Exercises
 #
@@ -486,7 +544,7 @@ checks.check_world_rollout(my_rollout)
 # shape the latent, not squeezed out late by a lack of capacity.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 for n in (0, 10, 40):
     kept = layout_probe(train_world_model(S, seed=1, steps=n, progress=False).model).kept
     print(f"{n:3d} steps: read-out keeps " + ", ".join(f"{t} {k:.2f}" for t, k in zip(LAYOUT_TARGETS, kept)))

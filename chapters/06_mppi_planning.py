@@ -37,6 +37,9 @@
 # 6. split a planner's failures between the predictor, the energy and the search, by replacing the
 #    predictor's imagination with the true physics (a perfect predictor).
 #
+# Where this chapter follows or departs from the paper and its reference code is listed on the
+# {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
+#
 # **Runtime** (the sizes are in `preset.plan`; the chapter uses the committed pretrained model):
 #
 # | preset | what runs | time |
@@ -77,7 +80,8 @@ print(P)
 # %% [markdown]
 # ## 6.1 Planning as energy minimisation
 #
-# Encode the current frame and the goal frame (the same room with the dot at the goal), imagine
+# Encode the current frame $x_0$ and the goal frame $x_g$ (the same layout with the dot at the goal
+# position $\mathbf r_g$), imagine
 # the latent trajectory of an action sequence $a_{0:H}$ with the predictor, and score it by how far
 # the imagined latents are from the goal latent:
 #
@@ -144,21 +148,55 @@ plt.show()
 # MPPI keeps a Gaussian over action sequences, mean $\mu \in \mathbb R^{H\times 2}$ and standard
 # deviation $\sigma$, and repeats $J$ times:
 #
-# 1. **sample** $N$ sequences $a_i = \mu + \sigma \odot \varepsilon_i$, $\varepsilon_i \sim \mathcal N(0, I)$
+# 1. **sample** $N$ sequences $a_i = \mu + \sigma \odot \xi_i$, $\xi_i \sim \mathcal N(0, I)$
 #    (every step clipped to length 3.46 px, the diagonal of the action box $[-2.45, 2.45]^2$);
-# 2. **score** them: $S_i = E(a_i)$ with eq. {eq}`eq-planning-energy`, all $N$ rollouts in one batch;
+# 2. **score** them: $E_i = E(a_i)$ with eq. {eq}`eq-planning-energy`, all $N$ rollouts in one batch;
 # 3. keep the $Q$ lowest-cost sequences, the **elites**, and weight them
 #
 # $$
-# w_i = \frac{\exp\bigl(-(S_i - S_\text{min})/\tau\bigr)}{\sum_{j\in\text{elites}} \exp\bigl(-(S_j - S_\text{min})/\tau\bigr)} ;
+# w_i = \frac{\exp\bigl(-(E_i - E_\text{min})/\tau\bigr)}{\sum_{j\in\text{elites}} \exp\bigl(-(E_j - E_\text{min})/\tau\bigr)} ;
 # $$ (eq-mppi-weights)
 #
 # 4. **update** $\mu \leftarrow \sum_i w_i a_i$ and $\sigma \leftarrow \sqrt{\sum_i w_i (a_i - \mu)^2}$.
 #
 # The first action of the final $\mu$ is executed, then the planner starts again from the new
 # frame (model-predictive control). CEM is the same loop with uniform weights over the elites
-# and their plain standard deviation. The figure decodes the imagined rollouts of one plan with
-# the position probe of chapter 5.
+# and their plain standard deviation. (The paper writes the cost of sample $i$ as $S_i$; this book
+# keeps $E$ for energies.) Here is the whole loop from scratch, checked against the package's
+# `mppi` with the same random numbers, on a toy energy that needs no model: a dot in an empty
+# room, whose positions are the running sums of the actions, scored by its cumulative squared
+# distance to a goal 14 px away. `mppi` also takes
+# `execute="elite"`, which returns one elite of the last iteration drawn with probability $w_i$, as
+# the reference code does; the default `execute="mean"` returns the mean, as in the paper.
+
+# %%
+def my_mppi(cost_fn, H, N, J, Q, sigma, tau, max_norm, generator):
+    """Paper Alg. 1 as `mppi` runs it: 2-D actions, one plan, starting from μ = 0."""
+    clip = lambda a: a * (max_norm / (a.norm(dim=-1, keepdim=True) + 1e-6)).clamp(max=1.0)   # steps <= max_norm
+    mu, std = torch.zeros(H, 2), torch.full((H, 2), float(sigma))
+    for _ in range(J):
+        xi = torch.randn(N, H, 2, generator=generator)                 # ξ_i ~ N(0, I)
+        a = clip(mu + std * xi)                                        # 1. sample N sequences [N, H, 2]
+        E = cost_fn(a)                                                 # 2. score them: E_i = E(a_i), [N]
+        E_elite, idx = E.topk(Q, largest=False)                        # 3. the Q elites and their weights
+        w = torch.softmax(-(E_elite - E_elite.min()) / tau, 0)[:, None, None]
+        mu = (w * a[idx]).sum(0)                                       # 4. update the mean ...
+        std = (w * (a[idx] - mu) ** 2).sum(0).sqrt().clamp_min(1e-3)   #    ... and the std
+    return clip(mu)                                                    # the plan: the final mean
+
+
+toy_goal = torch.tensor([12.0, -8.0])
+toy_energy = lambda a: (a.cumsum(-2) - toy_goal).pow(2).sum((-2, -1))   # [N, H, 2] -> [N]: positions r_t = Σ a
+args = (8, P.num_samples, P.num_iters, P.num_elites, P.noise_std, P.temperature, P.max_norm)   # H = 8
+mine = my_mppi(toy_energy, *args, generator=torch.Generator().manual_seed(0))
+theirs = mppi(toy_energy, 8, 2, *args[1:6], max_norm=P.max_norm, generator=torch.Generator().manual_seed(0))
+assert torch.allclose(mine, theirs, atol=1e-5)
+print(f"my_mppi = mppi (max difference {(mine - theirs).abs().max():.1e}); energy of the plan "
+      f"{toy_energy(mine[None]).item():.0f} (standing still: {toy_energy(torch.zeros(1, 8, 2)).item():.0f}), "
+      f"final position {mine.sum(0).numpy().round(1)}, goal {toy_goal.numpy()}")
+
+# %% [markdown]
+# The figure decodes the imagined rollouts of one plan with the position probe of chapter 5.
 
 # %% mystnb={"image": {"alt": "Three Two Rooms panels showing the first, second and last iteration of one MPPI plan from the blue start towards the green goal, drawn as the paths the model imagines: a subset of the sampled sequences in grey, the elites in orange and the updated mean in red. From one iteration to the next the cloud of samples narrows around the elites."}}
 history = []
@@ -198,8 +236,9 @@ with torch.no_grad():
 #
 # The weights {eq}`eq-mppi-weights` divide the cost gap by $\tau$: a small $\tau$ gives all the
 # weight to the best elite, a large $\tau$ averages the elites uniformly (then MPPI's mean is CEM's).
-# The reference implementation *multiplies* the gap by its $\tau = 0.005$ (pitfall 1 of the spec),
-# which is this book's $\tau = 200$: almost uniform weights. Too small a $\tau$ also shrinks
+# The reference implementation instead *multiplies* the gap by its $\tau = 0.005$, so the same
+# number means the opposite there: its weights are those of this book's $\tau = 1/0.005 = 200$,
+# almost uniform. Read a temperature only together with its convention. Too small a $\tau$ also shrinks
 # $\sigma$ at once, and the search stops exploring:
 
 # %%
@@ -504,6 +543,26 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# ## Summary
+#
+# * Planning is inference in an energy-based model: the world model is fixed, and the planner
+#   searches the action sequence $a_{0:H}$ of lowest energy, the distance between the imagined
+#   latents and the goal latent (eq. {eq}`eq-planning-energy`). It uses only energy values, no
+#   gradients and no positions.
+# * MPPI samples around a Gaussian, scores all samples in one batch, and refits the Gaussian on the
+#   elites weighted by $\exp(-(E_i - E_\text{min})/\tau)$. A small $\tau$ follows the best elite and
+#   stops exploring; a large one averages the elites, which is CEM's mean. A temperature means
+#   something only together with its convention: the reference code multiplies where the paper
+#   and this book divide.
+# * The planner executes the first actions and replans from the new frame, so the model's drift
+#   over long rollouts is corrected by what actually happens. The cumulative cost rewards getting
+#   close early, which matters where the learned energy is flat far from the goal.
+# * Reaching a goal in the other room needs a detour: a good path first moves *away* from the goal
+#   towards the door. The horizon and the step cap decide whether such a path can look cheap at all.
+# * The planner faithfully minimises the energy it is given. Replacing the predictor by the true
+#   physics (a perfect predictor) or the latents by the true positions splits a planner's failures
+#   between the predictor, the energy and the search.
+#
 # ## Exercises
 #
 # :::{exercise} MPPI's weights
@@ -529,7 +588,7 @@ checks.check_mppi_weights(my_weights)
 # %% [markdown]
 # :::{exercise} The reference's temperature
 # :label: ex-plan-2
-# The reference code computes $w_i \propto \exp\bigl(0.005\,(S_\text{min} - S_i)\bigr)$. Which $\tau$ of
+# The reference code computes $w_i \propto \exp\bigl(0.005\,(E_\text{min} - E_i)\bigr)$. Which $\tau$ of
 # eq. {eq}`eq-mppi-weights` gives the same weights? Check with
 # `checks.check_reference_temperature(tau)`. With cost gaps of a few units between elites, how
 # different are the weights?
@@ -568,7 +627,8 @@ checks.check_reference_temperature(200.0)
 # %% [markdown]
 # :::{exercise} How fast may the dot move?
 # :label: ex-plan-4
-# Take the layout wall $x = 32$, door $y = 50$, start $(22, 14)$, goal $(42, 14)$: the door is far
+# Take the layout wall column $x = 32$, door row $y = 50$, start $\mathbf r_0 = (22, 14)$, goal
+# $\mathbf r_g = (42, 14)$: the door is far
 # below both. Build two 90-step plans by hand, one that walks to the wall opposite the goal and
 # stays there, one that walks down to the door, through it and up to the goal, both at a fixed
 # step length (the *step cap*). Score them with the true-physics energy
@@ -589,7 +649,7 @@ checks.check_reference_temperature(200.0)
 # longer planned steps ask it to extrapolate.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 wall_x, door_y, start, goal = 32, 50, (22.0, 14.0), (42.0, 14.0)
 
 
@@ -627,7 +687,7 @@ for speed in (1.5, 2.45, 3.46, 5.0):
 # on true positions, and why the model's failures are its predictor's.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 task = {"wall_x": np.array([wall_x]), "door_y": np.array([door_y]), "start": np.array([start]),
         "goal": np.array([goal])}
 encoder_energy = oracle_cost_fn([start], [goal], wall_x, door_y, energy_map=encoder_energy_map(model, task))
@@ -637,3 +697,39 @@ for speed in (1.5, 2.45, 3.46, 5.0):
     e, p = encoder_energy(plans), energy(plans)
     print(f"step cap {speed:4.2f} px: encoder energy wall {e[0]:6.1f}, door {e[1]:6.1f} | "
           f"straight line wall {p[0]:5.1f}, door {p[1]:5.1f}")
+
+
+# %% [markdown]
+# :::{exercise} Implement the MPPI update
+# :label: ex-plan-6
+# Steps 3 and 4 of § 6.2 are the heart of MPPI. Write `my_update(samples, costs, num_elites,
+# temperature)` for `samples: [N, H, A]` and their energies `costs: [N]` that keeps the
+# `num_elites` cheapest samples, weights them with eq. {eq}`eq-mppi-weights` and returns the new
+# mean and standard deviation, both `[H, A]` (floor the std at $10^{-3}$, as the package does, so
+# that the search never freezes completely). `checks.check_mppi_update(my_update)` runs one
+# iteration of the package's `mppi` on a quadratic energy with a seeded generator and compares
+# your update with the package's on the very same samples. Then: what does your update become as
+# $\tau \to \infty$, and how does it still differ from CEM's?
+# :::
+
+# %% [markdown]
+# :::{solution} ex-plan-6
+# :class: dropdown
+# `costs.topk(num_elites, largest=False)` gives the elites; the weights are a softmax of
+# $-(E_i - E_\text{min})/\tau$ over them; the mean is $\sum_i w_i a_i$ and the std
+# $\sqrt{\sum_i w_i (a_i - \mu)^2}$ around the *new* mean. As $\tau \to \infty$ the weights become
+# uniform and the mean is CEM's; the std is then the elites' standard deviation with divisor $Q$,
+# where CEM (`torch.std`) divides by $Q - 1$.
+# :::
+
+# %% tags=["solution", "hide-input"]
+def my_update(samples, costs, num_elites, temperature):
+    elite_costs, idx = costs.topk(num_elites, largest=False)
+    elites = samples[idx]                                                      # [Q, H, A]
+    w = torch.softmax(-(elite_costs - elite_costs.min()) / temperature, 0)[:, None, None]
+    mean = (w * elites).sum(0)
+    std = (w * (elites - mean) ** 2).sum(0).sqrt().clamp_min(1e-3)
+    return mean, std
+
+
+checks.check_mppi_update(my_update)

@@ -143,7 +143,8 @@ ORACLE_TAGS = {"positions": "oracle", "encoder": "oracle-encoder"}
 
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
-                episodes: int | None = None, oracle: str | None = None, max_norm: float | None = None) -> dict:
+                episodes: int | None = None, oracle: str | None = None, max_norm: float | None = None,
+                world_overrides: dict | None = None, plan_overrides: dict | None = None) -> dict:
     """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
 
     ``oracle`` (see :func:`~ebjepa_mini.planning.evaluate`): the planner simulates its samples with
@@ -152,13 +153,15 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     """
     from dataclasses import replace
 
-    from .data.two_rooms import sample_tasks
+    from .data.two_rooms import EVAL_SEED, sample_tasks
     from .planning import evaluate
     from .world import file_sha256, load_world_model, save_world_model, settings_weights, train_world_model
 
     p = get_preset(preset)
     if max_norm is not None:                        # plan with a different step cap (the record says which)
         p = replace(p, plan=replace(p.plan, max_norm=float(max_norm)))
+    if world_overrides or plan_overrides:           # the record's settings say which
+        p = replace(p, world=replace(p.world, **(world_overrides or {})), plan=replace(p.plan, **(plan_overrides or {})))
     device = "cuda" if torch.cuda.is_available() and oracle != "positions" else "cpu"
     t0 = time.perf_counter()
     if oracle == "positions":
@@ -180,11 +183,12 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     if oracle == "encoder":
         source = f"oracle: true physics, eq. 14 scored by the encoder of the model ({source})"
     n = episodes or p.plan.episodes
-    tasks = sample_tasks(n, seed=1000 + seed)       # fixed evaluation tasks, disjoint from training seeds
+    fixed = p.world.fixed_wall if run is None else run.settings.fixed_wall
+    tasks = sample_tasks(n, seed=EVAL_SEED + seed, fixed_wall=fixed)   # evaluation tasks, disjoint from training seeds
     res = evaluate(None if run is None else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed,
                    oracle=oracle, device=device)
     summary = res.summary()    # planner, cost, episodes, success_rate, mean_final_distance, failures, plan time
-    diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device)
+    diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device, fixed_wall=fixed)
     hist = {} if run is None else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
     if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
@@ -192,7 +196,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                 "size_bytes": Path(save_model).stat().st_size, **run.metrics,
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "torch": torch.__version__,
                 "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
-                "final_losses": final, "evaluation": {**summary, "tasks": f"sample_tasks({n}, seed={1000 + seed})",
+                "final_losses": final, "evaluation": {**summary, "tasks": _tasks_call(n, seed, fixed),
                                                       "plan_settings": asdict(p.plan), "diagnostics": diag}}
         card_path = Path(save_model).with_suffix(".json")
         tmp = card_path.with_suffix(".json.tmp")
@@ -211,27 +215,75 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def world_diagnostics(model, tasks: dict, plan, device="cpu") -> dict:
-    """Why a world model plans as it does, in six numbers (chapter 5 § 5.6, chapter 6 § 6.5):
+def world_diagnostics(model, tasks: dict, plan, device="cpu", fixed_wall: bool = False) -> dict:
+    """Why a world model plans as it does, in eight numbers (chapter 5 § 5.6, chapter 6 § 6.5):
 
     * ``kept_dot``, ``kept_wall``, ``kept_door``: share of the dot position (mean of x and y), the
       wall's x and the door's y that a linear read-out recovers from the latent
-      (:func:`~ebjepa_mini.world.layout_probe`; 1 perfect, 0 no better than a constant guess);
+      (:func:`~ebjepa_mini.world.layout_probe`; 1 perfect, 0 no better than a constant guess;
+      the layout ones are ``None`` for a model trained in one fixed layout);
+    * ``wall_stop``, ``door_pass``: share of pushes into the solid wall that the model imagines
+      stopping, and of pushes through the door that it imagines passing
+      (:func:`~ebjepa_mini.planning.wall_push_test`, judged in latent space);
     * ``door_wins_true``, ``door_wins_enc``, ``door_wins_model``: share of the evaluation tasks on
       which the hand-made door plan has a lower eq. 14 energy than the wall plan
       (:func:`~ebjepa_mini.planning.energy_breakdown`), scored on true positions, with the encoder
       on the true frames, and with the model's imagined rollout.
     """
-    from .planning import door_and_wall_plans, energy_breakdown
+    from .planning import door_and_wall_plans, energy_breakdown, wall_push_test
     from .world import layout_probe
 
     kept = layout_probe(model).kept
-    plans = door_and_wall_plans(tasks, speed=plan.max_norm, horizon=plan.horizon)
+    push = wall_push_test(model, fixed_wall=fixed_wall)
+    plans = door_and_wall_plans(tasks, speed=plan.max_norm or _hand_plan_speed(), horizon=plan.horizon)
     e = {name: energy_breakdown(model, tasks, a, device=device) for name, a in plans.items()}
     wins = {k: float(np.mean(e["door"][k] < e["wall"][k])) for k in ("positions", "encoder", "model")}
-    return {"kept_dot": round(float(kept[:2].mean()), 3), "kept_wall": round(float(kept[2]), 3),
-            "kept_door": round(float(kept[3]), 3), "door_wins_true": round(wins["positions"], 3),
-            "door_wins_enc": round(wins["encoder"], 3), "door_wins_model": round(wins["model"], 3)}
+    layout = (None, None) if fixed_wall else (round(float(kept[2]), 3), round(float(kept[3]), 3))
+    return {"kept_dot": round(float(kept[:2].mean()), 3), "kept_wall": layout[0], "kept_door": layout[1],
+            "wall_stop": round(push["wall_stop"], 3), "door_pass": round(push["door_pass"], 3),
+            "door_wins_true": round(wins["positions"], 3), "door_wins_enc": round(wins["encoder"], 3),
+            "door_wins_model": round(wins["model"], 3)}
+
+
+def _hand_plan_speed() -> float:
+    """The speed of the hand-made plans when the planner does not clip its steps: the action box's diagonal."""
+    from .data.two_rooms import MAX_ACTION
+    return MAX_ACTION * 2 ** 0.5
+
+
+def _tasks_call(n: int, seed: int, fixed_wall: bool) -> str:
+    """How the evaluation tasks were drawn, as the call that draws them again (records and cards)."""
+    from .data.two_rooms import EVAL_SEED
+    return f"sample_tasks({n}, seed={EVAL_SEED + seed}" + (", fixed_wall=True)" if fixed_wall else ")")
+
+
+def _overrides(pairs, cls, flag: str) -> dict:
+    """``["latent_dim=128", "fixed_wall=true"]`` -> typed overrides of the dataclass ``cls`` (bad names
+    and values raise ``ValueError`` naming ``flag`` and the allowed fields)."""
+    import dataclasses
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or key not in fields:
+            raise ValueError(f"{flag} takes FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
+        default = getattr(cls(), key)
+        try:
+            if isinstance(default, bool):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                out[key] = value.lower() in ("true", "1")
+            elif isinstance(default, tuple):
+                out[key] = tuple(int(v) for v in value.split(","))
+            elif value.lower() == "none":
+                out[key] = None
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                out[key] = type(default)(float(value)) if isinstance(default, float) else int(value)
+            else:
+                out[key] = value
+        except ValueError:
+            raise ValueError(f"{flag} {key}: cannot read {value!r} as {type(default).__name__}") from None
+    return out
 
 
 def bench_video(preset: str, seed: int = 0) -> dict:
@@ -330,8 +382,29 @@ def main(argv=None) -> int:
     world.add_argument("--oracle", nargs="?", const="positions", default=None, choices=ORACLES,
                        help="plan with the true physics instead of the predictor, scored on the true positions "
                             "(no model; the default) or by the model's encoder ('encoder': a perfect predictor)")
+    world.add_argument("--world-set", action="append", metavar="FIELD=VALUE",
+                       help="override a WorldSettings field, e.g. latent_dim=128 or fixed_wall=true (repeatable)")
+    world.add_argument("--plan-set", action="append", metavar="FIELD=VALUE",
+                       help="override a PlanSettings field, e.g. num_iters=20 (repeatable)")
+    world.add_argument("--reference-planner", action="store_true",
+                       help="plan as the reference code does (presets.REFERENCE_PLANNER's τ, clipping, warm start, "
+                            "executed elite), with the preset's sizes")
+    parser.add_argument("--tag", default=None, help="a variant's name, appended to the record's file name: NAME_PRESET-TAG.json")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
+    from .presets import REFERENCE_PLANNER, PlanSettings, WorldSettings
+    try:
+        world_over = _overrides(args.world_set, WorldSettings, "--world-set")
+        plan_over = _overrides(args.plan_set, PlanSettings, "--plan-set")
+        if args.reference_planner:
+            plan_over = {**{k: getattr(REFERENCE_PLANNER, k) for k in ("temperature", "max_norm", "warm_start", "execute")},
+                         **plan_over}
+        from dataclasses import replace as _replace
+        _replace(get_preset(preset).world, **world_over), _replace(get_preset(preset).plan, **plan_over)   # validate now
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+    if args.tag is not None and not args.tag.replace("-", "").replace(".", "").isalnum():
+        parser.error(f"--tag must be letters, digits, '-' and '.', got {args.tag!r}")
     if args.checkpoint and not Path(args.checkpoint).exists():
         parser.error(f"--checkpoint {args.checkpoint}: file not found")
     if args.episodes is not None and args.episodes < 1:
@@ -347,7 +420,7 @@ def main(argv=None) -> int:
         if args.oracle == "positions" and (args.checkpoint or args.ablation or args.save_model):
             parser.error("--oracle positions uses no world model: drop --checkpoint, --ablation and --save-model")
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
-                              args.save_model, args.episodes, args.oracle, args.max_norm)
+                              args.save_model, args.episodes, args.oracle, args.max_norm, world_over, plan_over)
     else:
         summary = {"collapse": bench_collapse, "image": bench_image,
                    "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
@@ -361,7 +434,7 @@ def main(argv=None) -> int:
                                           f"no-{args.ablation}" if args.ablation else None,
                                           ORACLE_TAGS.get(args.oracle),
                                           f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None) if v)
-    out = args.out or (f"bench/results/{name}_{preset}.json" if args.save else None)
+    out = args.out or (f"bench/results/{name}_{preset}{'-' + args.tag if args.tag else ''}.json" if args.save else None)
     if out:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -370,7 +443,8 @@ def main(argv=None) -> int:
         os.replace(tmp, path)
         print(f"wrote {path}", file=sys.stderr)
         if (args.benchmark == "world" and args.checkpoint and args.planner == "mppi" and args.cost == "cumulative"
-                and not args.ablation and args.max_norm is None and not args.oracle):
+                and not args.ablation and args.max_norm is None and not args.oracle and not args.tag
+                and not plan_over):
             _refresh_model_card(args.checkpoint, record, path, args.seed)
     print(json.dumps(summary))
     return 0
@@ -393,9 +467,10 @@ def _refresh_model_card(checkpoint, record: dict, record_path: Path, seed: int =
         return
     keys = ("planner", "cost", "episodes", "success_rate", "mean_final_distance", "failures_in_start_room",
             "plan_wall_s", "plan_settings", "date", "hardware", "command")
-    diag = {k: v for k, v in record["results"][0].items() if k.startswith(("kept_", "door_wins_"))}
+    diag = {k: v for k, v in record["results"][0].items()
+            if k.startswith(("kept_", "door_wins_")) or k in ("wall_stop", "door_pass")}
     card["evaluation"] = {**{k: record[k] for k in keys if k in record},
-                          "tasks": f"sample_tasks({record['episodes']}, seed={1000 + seed})",
+                          "tasks": _tasks_call(record["episodes"], seed, card.get("settings", {}).get("fixed_wall", False)),
                           "diagnostics": diag, "record": str(record_path)}
     tmp = card_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card, indent=1) + "\n")

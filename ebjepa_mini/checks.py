@@ -394,3 +394,65 @@ def check_reference_temperature(value: float, multiplier: float = 0.005) -> None
     if not isinstance(value, (int, float)) or not math.isclose(float(value), want, rel_tol=1e-3):
         raise AssertionError(f"exp(-(S - S_min)/τ) = exp(-0.005·(S - S_min)) requires 1/τ = 0.005; got τ = {value!r}.")
     _correct(f"τ = {want:g}: with cost gaps of a few units the weights are almost uniform, MPPI ≈ CEM's mean.")
+
+
+__all__ += ["check_mppi_update"]
+
+
+def check_mppi_update(fn: Callable, seed: int = 0) -> None:
+    """Exercise 6.6: ``fn(samples [N, H, A], costs [N], num_elites, temperature) -> (mean [H, A], std [H, A])``
+    must be ONE refit of MPPI (paper Alg. 1) exactly as :func:`ebjepa_mini.planning.mppi` does it.
+
+    The reference is the package itself, not a copy of its formula: ``mppi`` runs two iterations on the
+    quadratic cost ``E(a) = sum_{t, j} (a_{t,j} - target_{t,j})^2`` with a seeded generator and records the
+    samples, costs and new mean of the first; the new std is read back from the second iteration's
+    samples, ``a_i = μ + σ ⊙ ξ_i``, with the same generator's ``ξ_i``.
+    """
+    from .planning import mppi
+
+    horizon, action_dim, n, q = 6, 2, 32, 8
+    target = torch.linspace(-1.5, 1.5, horizon * action_dim).reshape(horizon, action_dim)
+
+    def cost(a):                                       # [N, H, A] -> [N]
+        return (a - target).pow(2).sum((-2, -1))
+
+    for tau in (1.0, 10.0, 1000.0):
+        history = []
+        mppi(cost, horizon, action_dim, n, 2, q, noise_std=1.0, temperature=tau,
+             generator=torch.Generator().manual_seed(seed), history=history)
+        g = torch.Generator().manual_seed(seed)
+        torch.randn(1, n, horizon, action_dim, generator=g)              # the first iteration's noise
+        xi = torch.randn(1, n, horizon, action_dim, generator=g)[0]      # the second's
+        samples, costs = history[0]["samples"][0], history[0]["costs"][0]
+        want_mean = history[0]["mean"][0]
+        k = xi.abs().argmax(0, keepdim=True)                              # the largest |ξ| per entry: exact
+        want_std = ((history[1]["samples"][0] - want_mean).gather(0, k) / xi.gather(0, k))[0]
+        out = fn(samples.clone(), costs.clone(), q, tau)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise AssertionError("Return a pair (new_mean, new_std).")
+        mean, std = (_as_tensor(v, f"fn(...)[{i}]") for i, v in enumerate(out))
+        if mean.shape != want_mean.shape or std.shape != want_std.shape:
+            raise AssertionError(f"Expected mean and std of shape {tuple(want_mean.shape)} ([H, A]), got "
+                                 f"{tuple(mean.shape)} and {tuple(std.shape)}. Sum over the elites (dim 0).")
+        if not torch.allclose(mean, want_mean, atol=1e-4):
+            idx = costs.topk(q, largest=False).indices
+            e, c = samples[idx], costs[idx]
+            for wrong, hint in ((torch.softmax((c - c.min()) / tau, 0), "The weights need the minus sign: LOW cost "
+                                 "must get HIGH weight, w_i ∝ exp(-(E_i - E_min) / τ)."),
+                                (torch.softmax(-(c - c.min()) * tau, 0), "You multiplied the cost gap by τ; this "
+                                 "book (and the paper) DIVIDES it by τ."),
+                                (torch.full((q,), 1.0 / q), "Uniform weights are CEM's; MPPI weights the elites "
+                                 "by exp(-(E_i - E_min) / τ).")):
+                if torch.allclose(mean, (wrong[:, None, None] * e).sum(0), atol=1e-4):
+                    raise AssertionError(f"Mean mismatch at τ = {tau}. {hint}")
+            w_all = torch.softmax(-(costs - costs.min()) / tau, 0)
+            if torch.allclose(mean, (w_all[:, None, None] * samples).sum(0), atol=1e-4):
+                raise AssertionError(f"Mean mismatch at τ = {tau}: you weighted ALL samples; keep only the "
+                                     f"{q} cheapest (the elites, costs.topk(num_elites, largest=False)).")
+            raise AssertionError(f"Mean mismatch at τ = {tau}: max abs error {(mean - want_mean).abs().max():.3g}. "
+                                 "new_mean = sum_i w_i a_i over the elites.")
+        if not torch.allclose(std, want_std, atol=1.01e-3, rtol=1e-4):
+            raise AssertionError(f"Std mismatch at τ = {tau}: max abs error {(std - want_std).abs().max():.3g}. "
+                                 "new_std = sqrt(sum_i w_i (a_i - new_mean)^2) over the elites, with the same "
+                                 "weights, around the NEW mean, floored at 1e-3.")
+    _correct("Your update reproduces one MPPI iteration of the package: the same mean and std (paper Alg. 1).")

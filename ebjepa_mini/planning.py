@@ -12,11 +12,11 @@ Gaussian, score them with ``cost_fn``, keep the ``Q`` cheapest (the elites) and 
 * :func:`mppi` refits with weights ``w_i ∝ exp(-(S_i - S_min) / τ)`` over the elites (the paper's
   convention: τ DIVIDES the cost gap; τ -> 0 keeps only the best elite, τ -> ∞ averages the elites
   uniformly). The reference code multiplies by τ = 0.005 instead, which makes its weights almost
-  uniform (pitfall 1); here that corresponds to a large τ.
+  uniform; here that corresponds to a large τ.
 * :func:`cem` refits with the plain mean and standard deviation of the elites.
 
 Both return the final mean (paper Alg. 1). The reference MPPI executes a randomly drawn elite
-instead (pitfall 2) and restarts from zero at every replan (pitfall 3); :func:`evaluate` can warm
+instead and restarts from zero at every replan (``PlanSettings.execute``, ``warm_start``); :func:`evaluate` can warm
 start from the previous plan.
 
 ``cost_fn`` maps actions ``[N, H, A]`` to costs ``[N]``. For many episodes at once pass a batched
@@ -43,7 +43,8 @@ from .data import two_rooms as tr
 from .presets import PlanSettings
 
 __all__ = ["mppi", "cem", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS",
-           "ORACLES", "EnergyMap", "map_grid", "encoder_energy_map", "waypoint_actions", "door_and_wall_plans", "energy_breakdown"]
+           "ORACLES", "EnergyMap", "map_grid", "encoder_energy_map", "waypoint_actions", "door_and_wall_plans", "energy_breakdown",
+           "wall_push_test", "imagined_positions"]
 
 PLANNERS = ("mppi", "cem")
 COSTS = ("cumulative", "last")
@@ -72,7 +73,7 @@ def _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, t
 
 
 def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature,
-              init_mean, generator, max_norm, history):
+              init_mean, generator, max_norm, history, execute="mean"):
     batched = init_mean is not None and init_mean.dim() == 3
     if init_mean is None:
         mean = torch.zeros(1, horizon, action_dim, device=generator.device if generator is not None else "cpu")
@@ -94,6 +95,7 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
         elite_cost, idx = costs.topk(num_elites, dim=1, largest=False)
         elites = samples.gather(1, idx[:, :, None, None].expand(-1, -1, horizon, action_dim))
         if temperature is None:   # CEM
+            w = torch.full((e, num_elites, 1, 1), 1.0 / num_elites, device=mean.device)
             mean = elites.mean(1)
             std = elites.std(1) if num_elites > 1 else std
         else:                     # MPPI: w ∝ exp(-(S - S_min) / τ) over the elites
@@ -102,6 +104,9 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
             std = ((w * (elites - mean.unsqueeze(1)) ** 2).sum(1)).sqrt().clamp_min(1e-3)
         if history is not None:
             history.append({"samples": samples, "costs": costs, "elite_idx": idx, "mean": mean.clone()})
+    if execute == "elite":        # the reference: one elite of the last iteration, drawn with its weight
+        pick = torch.multinomial(w[:, :, 0, 0], 1, generator=generator)[:, 0]
+        mean = elites[torch.arange(e, device=mean.device), pick]
     if max_norm is not None:
         mean = clip_norm(mean, max_norm)
     return mean if batched else mean[0]
@@ -110,7 +115,7 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
 def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
          num_iters: int, num_elites: int, noise_std: float, temperature: float, init_mean: torch.Tensor | None = None,
          generator: torch.Generator | None = None, max_norm: float | None = None,
-         history: list | None = None) -> torch.Tensor:
+         history: list | None = None, execute: str = "mean") -> torch.Tensor:
     """Model Predictive Path Integral control with elites (paper Alg. 1).
 
     Each of ``num_iters`` iterations: sample ``a_i = μ + σ ⊙ ε_i`` (``num_samples`` of them), score
@@ -128,13 +133,17 @@ def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_d
             device (default: the generator's), which must be the generator's.
         max_norm: clip every sampled step to this length (``None``: no clipping).
         history: if a list is given, one dict per iteration is appended (samples, costs, elites, mean).
+        execute: ``"mean"`` returns ``μ`` (paper Alg. 1); ``"elite"`` returns one elite of the last
+            iteration drawn with probability ``w_i`` (the reference code).
 
     Returns:
-        The optimised action sequence ``μ``: ``[H, A]`` (or ``[E, H, A]``).
+        The optimised action sequence ``μ`` (or the drawn elite): ``[H, A]`` (or ``[E, H, A]``).
     """
     _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature)
+    if execute not in ("mean", "elite"):
+        raise ValueError(f"execute must be 'mean' or 'elite', got {execute!r}")
     return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, float(temperature),
-                     init_mean, generator, max_norm, history)
+                     init_mean, generator, max_norm, history, execute)
 
 
 def cem(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
@@ -276,7 +285,7 @@ def oracle_cost_fn(pos, goal, wall_x, door_y, cost: str = "cumulative",
                    energy_map: EnergyMap | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """A yardstick, not a JEPA: the ``cost_fn`` of a planner whose "world model" is the true physics.
 
-    * ``energy_map=None``: the true positions (normalised, spec §4.6) stand in for the latents,
+    * ``energy_map=None``: the true positions (normalised) stand in for the latents,
       scored with the same :func:`planning_energy` as the latent planner. It shows what the search
       can do with a straight-line distance.
     * ``energy_map`` from :func:`encoder_energy_map`: the world model's own encoder scores the true
@@ -402,6 +411,84 @@ def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cum
     return out
 
 
+@torch.no_grad()
+def wall_push_test(model, n: int = 600, pushes: int = 6, step: float = 1.8, seed: int = 0,
+                   fixed_wall: bool = False) -> dict[str, float]:
+    """Does the model imagine the wall and the door? Put the dot 0.3–2 px from the inner wall and push
+    it ``pushes`` times by ``step`` px straight across, ``n`` times against a solid part of the wall and
+    ``n`` times through the door (dot level with the door's middle, ±2 px). Each imagined final latent
+    is compared with the encodings of two frames: the dot where it would be had the wall not been
+    there ("through"), and the dot stopped at the wall face ("stopped"). Judged in latent space, not
+    with the position probe (the probe is fitted on encodings of real frames and says little about
+    imagined ones).
+
+    Returns:
+        ``{"wall_stop": share of wall pushes imagined nearer the stopped frame,
+        "door_pass": share of door pushes imagined nearer the through frame}``. A model that knows the
+        room scores high on both; one that walks through walls fails the first, one that does not move
+        the dot in imagination (or refuses the door) the second. ``fixed_wall``: every push in
+        :data:`~ebjepa_mini.data.two_rooms.FIXED_LAYOUT` (for a model trained there).
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    rng = np.random.default_rng(seed)
+    wall_x, door_y = tr.sample_layouts(2 * n, rng, fixed_wall)
+    side = np.where(rng.random(2 * n) < 0.5, -1.0, 1.0)                  # -1: dot left of the wall
+    gap = tr.WALL_HALF + rng.uniform(0.3, 2.0, 2 * n)
+    # first n: a y where the wall is solid (above or below the door, 2 px from its edge and the border)
+    lo_above, hi_above = tr.BORDER[0] + 2.0, door_y - tr.DOOR_HALF - 2.0
+    lo_below, hi_below = door_y + tr.DOOR_HALF + 2.0, tr.BORDER[1] - 2.0
+    above = (rng.random(2 * n) < 0.5) & (hi_above > lo_above) | (hi_below <= lo_below)
+    y_wall = np.where(above, rng.uniform(lo_above, np.maximum(hi_above, lo_above)),
+                      rng.uniform(lo_below, np.maximum(hi_below, lo_below)))
+    y_door = door_y + rng.uniform(-2.0, 2.0, 2 * n)
+    y = np.where(np.arange(2 * n) < n, y_wall, y_door)
+    start = np.stack([wall_x - side * gap, y], 1)
+    actions = np.zeros((2 * n, pushes, 2))
+    actions[:, :, 0] = side[:, None] * step
+    through = start + actions.sum(1)
+    stopped = start.copy()
+    stopped[:, 0] = wall_x - side * (tr.WALL_HALF + tr.CONTACT_GAP)
+    model.eval()
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wall_x, door_y, dev)))
+    z_hat = model.rollout(enc(start), torch.as_tensor(actions, dtype=torch.float32, device=dev))[:, -1]
+    nearer_stop = (latent_distance(z_hat, enc(stopped)) < latent_distance(z_hat, enc(through))).cpu().numpy()
+    return {"wall_stop": float(nearer_stop[:n].mean()), "door_pass": float(1 - nearer_stop[n:].mean())}
+
+
+@torch.no_grad()
+def imagined_positions(model, tasks: dict, actions, step: float = 1.0, device="cpu") -> np.ndarray:
+    """Where does the model imagine the dot? Roll the model out from each task's start under
+    ``actions`` and decode every imagined latent by its NEAREST ENCODING: the dot position, on a grid
+    ``step`` px apart in the task's layout, whose frame the encoder maps closest (Euclidean) to it.
+    Unlike the position probe, which was fitted on encodings of real frames only, this decoding
+    asks the encoder itself, so a latent that drifts off the encoder's manifold shows up as a wrong
+    position rather than a plausible-looking one.
+
+    Args:
+        tasks: ``start [E, 2]``, ``wall_x [E]``, ``door_y [E]``; actions: ``[E, H, 2]``.
+
+    Returns:
+        imagined positions ``[E, H+1, 2]`` (pixels; index 0 decodes the start's own encoding).
+    """
+    a = torch.as_tensor(np.asarray(actions), dtype=torch.float32, device=device)
+    start = np.asarray(tasks["start"], dtype=np.float64).reshape(-1, 2)
+    if a.dim() != 3 or a.shape[0] != len(start) or a.shape[2] != 2:
+        raise ValueError(f"actions must be [E, H, 2] with E = {len(start)} tasks, got {tuple(a.shape)}")
+    wx, dy = np.broadcast_to(tasks["wall_x"], len(start)), np.broadcast_to(tasks["door_y"], len(start))
+    model.eval()
+    grid = map_grid(step).reshape(-1, 2)
+    z0 = model.encode(tr.normalize_obs(tr.render(start, wx, dy, device)))
+    z_hat = model.rollout(z0, a)
+    out = np.empty((len(start), a.shape[1] + 1, 2))
+    for e in range(len(start)):
+        z_grid = torch.cat([model.encode(tr.normalize_obs(tr.render(grid[i:i + 1024], wx[e], dy[e], device)))
+                            for i in range(0, len(grid), 1024)])
+        out[e] = grid[torch.cdist(z_hat[e], z_grid).argmin(1).cpu().numpy()]
+    return out
+
+
 @dataclass
 class PlanResult:
     """Outcome of :func:`evaluate` over a set of episodes."""
@@ -440,7 +527,7 @@ class PlanResult:
 def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "mppi", cost: str = "cumulative",
              seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None,
              oracle: str | None = None) -> PlanResult:
-    """Plan and act in many Two Rooms episodes at once (batched over episodes; spec §4.7).
+    """Plan and act in many Two Rooms episodes at once (batched over episodes; the protocol of paper § 5.3).
 
     Every ``settings.replan_every`` steps: encode the current frames, optimise ``[E, H, 2]`` action
     sequences with the chosen planner against the goal latents (the goal frame is the same layout
@@ -504,7 +591,8 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         args = dict(horizon=h, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
                     num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init, generator=gen,
                     max_norm=s.max_norm)
-        mean = mppi(cost_fn, temperature=s.temperature, **args) if planner == "mppi" else cem(cost_fn, **args)
+        mean = (mppi(cost_fn, temperature=s.temperature, execute=s.execute, **args) if planner == "mppi"
+                else cem(cost_fn, **args))
         if record_plans:
             plans.append(mean.cpu().numpy().copy())
         for k in range(min(s.replan_every, h)):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 __all__ = ["Preset", "EnergySettings", "CollapseSettings", "ImageSettings", "VideoSettings", "WorldSettings",
-           "PlanSettings", "PRESET_NAMES", "get_preset"]
+           "PlanSettings", "REFERENCE_PLANNER", "PRESET_NAMES", "get_preset"]
 
 PRESET_NAMES = ("ci", "cpu", "gpu", "paper")
 
@@ -61,9 +61,9 @@ class CollapseSettings:
 class ImageSettings:
     """Chapter 3 (VICReg vs SIGReg on CIFAR-10) and ``python -m ebjepa_mini.bench image``.
 
-    The small presets follow ``shared/spec/cpu_ssl_calibration.md`` (AdamW 2e-3, warm-up + cosine,
+    The small presets use settings calibrated for short CPU runs (AdamW 2e-3, warm-up + cosine,
     the five-layer ConvNet "E1", batch 256, channels-last, float64 LBFGS probe); ``gpu``/``paper``
-    use the CIFAR ResNet-18 with LARS (spec §5.1), warm-up + cosine stepped per step.
+    use the CIFAR ResNet-18 with LARS (paper Table 5), warm-up + cosine stepped per step.
     """
 
     encoder: str = "convnet"               # "convnet" (E1-style) or "resnet18"
@@ -128,13 +128,15 @@ class VideoSettings:
 class WorldSettings:
     """Chapter 5 (action-conditioned world model on Two Rooms) and ``python -m ebjepa_mini.bench world``.
 
-    EB-JEPA (spec §5.1, Appendix B): IMPALA (16, 32, 32) -> 512-d latent, GRU predictor, clips of
+    EB-JEPA (paper Table 6 and the reference code): IMPALA (16, 32, 32) -> 512-d latent, GRU predictor, clips of
     17 frames, K = 8, batch 384, 3,120 AdamW steps, α 16 / β 8 / δ 12 / ω 1. The small presets keep
     the architecture and the loss and shrink widths, the latent, the batch and the step count.
     """
 
-    n_traj: int = 20_000         # random-walk clips in the offline dataset
-    clip_len: int = 17           # T frames per clip (T - 1 actions)
+    n_traj: int = 20_000         # random walks in the offline dataset
+    walk_len: int = 91           # frames per walk (EB-JEPA: 90 actions)
+    clip_len: int = 17           # T frames per training clip, a random window of a walk
+    fixed_wall: bool = False     # train in one layout (two_rooms.FIXED_LAYOUT) instead of random ones
     rollout_steps: int = 8       # K predictor calls in the prediction loss
     batch_size: int = 64
     steps: int = 1_000           # optimiser steps
@@ -159,7 +161,10 @@ class WorldSettings:
 class PlanSettings:
     """Chapter 6 (MPPI / CEM planning) and the planning half of ``bench world``.
 
-    EB-JEPA MPPI (spec §6.2): H 90, N 200, J 20, Q 20, σ 2, m 1 action per replan, M 200 steps.
+    EB-JEPA MPPI (paper Table 7): H 90, N 200, J 20, Q 20, σ 2, m 1 action per replan, M 200 steps.
+    :data:`REFERENCE_PLANNER` is the reference code's way of running it (a sampled elite executed,
+    no warm start, no step clipping, almost uniform elite weights); the presets' own planners
+    differ where the book says why (chapter 6).
     """
 
     episodes: int = 100          # evaluation episodes (>= 100 for any number the book reports)
@@ -171,9 +176,33 @@ class PlanSettings:
     num_elites: int = 20         # Q
     noise_std: float = 2.0       # σ, initial sampling std
     temperature: float = 0.5     # τ of the MPPI weights exp(-(S_i - S_min) / τ)
-    max_norm: float = 3.46       # planned steps are clipped to this length: 2.45·√2, the diagonal of the
-                                 # env's declared action box [-2.45, 2.45]² (the reference MPPI does not clip)
+    max_norm: float | None = 3.46   # planned steps are clipped to this length: 2.45·√2, the diagonal of the
+                                 # env's declared action box [-2.45, 2.45]² (None: no clipping, as the reference)
     warm_start: bool = True      # start each plan from the previous one, shifted
+    execute: str = "mean"        # "mean": execute the final mean (paper Alg. 1); "elite": one elite of the
+                                 # last iteration drawn with its weight (the reference code)
+
+    def __post_init__(self):
+        for name in ("episodes", "max_steps", "replan_every", "horizon", "num_samples", "num_iters", "num_elites"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"PlanSettings.{name} must be an int >= 1, got {v!r}")
+        if self.num_elites > self.num_samples:
+            raise ValueError(f"PlanSettings.num_elites must be <= num_samples ({self.num_samples}), got {self.num_elites}")
+        for name in ("noise_std", "temperature"):
+            if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
+                raise ValueError(f"PlanSettings.{name} must be a number > 0, got {getattr(self, name)!r}")
+        if self.max_norm is not None and not self.max_norm > 0:
+            raise ValueError(f"PlanSettings.max_norm must be None or > 0, got {self.max_norm!r}")
+        if self.execute not in EXECUTE:
+            raise ValueError(f"PlanSettings.execute must be one of {EXECUTE}, got {self.execute!r}")
+
+
+EXECUTE = ("mean", "elite")
+
+#: the reference code's MPPI (paper Table 7 sizes): its weights exp(-0.005·(S_i - S_min)) are this
+#: book's τ = 200; a fresh plan from zero mean at every step; no step clipping; a sampled elite executed
+REFERENCE_PLANNER = PlanSettings(temperature=200.0, max_norm=None, warm_start=False, execute="elite")
 
 
 @dataclass(frozen=True)
@@ -206,7 +235,7 @@ _PRESETS = {
         video=VideoSettings(canvas=16, n_train=1_000, n_val=64, batch_size=8, steps=100, head_steps=60, enc_width=8,
                             pred_width=8, loss_positions=2_048, decoder_lr=1e-3, eval_batch=32),
         world=WorldSettings(n_traj=2_000, clip_len=13, batch_size=64, steps=40, stacks=(8, 16, 16), pool=2,
-                            latent_dim=64, idm_hidden=128, probe_hidden=128),
+                            latent_dim=64, idm_hidden=128, probe_hidden=128, fixed_wall=True),
         plan=PlanSettings(episodes=8, max_steps=100, replan_every=4, horizon=40, num_samples=64, num_iters=5,
                           num_elites=8, noise_std=3.0, temperature=1.0),
     ),
@@ -220,8 +249,10 @@ _PRESETS = {
         # (untrained + K=1 + K=4) on one CPU core.
         video=VideoSettings(canvas=32, n_train=4_000, n_val=256, batch_size=16, steps=250, head_steps=100,
                             enc_width=16, pred_width=16, loss_positions=4_096, decoder_lr=1e-3),
-        world=WorldSettings(n_traj=20_000, clip_len=13, batch_size=64, steps=2_000, stacks=(8, 16, 16), pool=2,
-                            latent_dim=64, idm_hidden=128, probe_hidden=128),
+        # one fixed layout (a 64-d latent does not learn where a random door is in CPU minutes, chapter 5),
+        # 33-frame clips and 32-step rollouts in the loss (8-step ones drift off within 16 steps of a plan)
+        world=WorldSettings(n_traj=20_000, clip_len=33, rollout_steps=32, batch_size=32, steps=2_000, stacks=(8, 16, 16),
+                            pool=2, latent_dim=64, idm_hidden=128, probe_hidden=128, fixed_wall=True),
         # the paper's episode (200 steps) and horizon (90); replanning every 4 steps with 5 warm-started
         # iterations keeps 100 episodes at a few CPU minutes (every step and J = 20 would be ~16x more)
         plan=PlanSettings(episodes=100, max_steps=200, replan_every=4, horizon=90, num_samples=200, num_iters=5,
@@ -250,7 +281,7 @@ _PRESETS = {
         image=ImageSettings(encoder="resnet18", n_train=50_000, steps=58_500, sweep_steps=58_500,
                             optimizer="lars", lr=0.3, warmup_frac=10 / 300, proj_hidden=2048,
                             vicreg_dim=1024, sigreg_dim=128, vicreg_cov=100.0, hue=0.1, amp=True),
-        # 50 epochs of 281 steps (18,000 clips, batch 64), every position in the losses (spec §5.1).
+        # 50 epochs of 281 steps (18,000 clips, batch 64), every position in the losses (paper Table 6).
         video=VideoSettings(),
         world=WorldSettings(n_traj=100_000, batch_size=384, steps=3_120),
         plan=PlanSettings(),

@@ -1,4 +1,4 @@
-"""Action-conditioned world model on Two Rooms (chapter 5; paper eqs. 4, 12–13; spec §3.8–3.10, §5.1–5.2).
+"""Action-conditioned world model on Two Rooms (chapter 5; paper eqs. 4, 12–13, Table 6; see :doc:`/book/paper_and_book`).
 
 A world model is a JEPA whose predictor also reads the action:
 
@@ -41,7 +41,7 @@ __all__ = ["ImpalaEncoder", "WorldModel", "WorldWeights", "world_model_loss", "W
 
 
 class _ImpalaBlock(nn.Module):
-    """Residual block of spec §3.8: ``relu(x + conv(relu(conv(x))))`` (biases, no normalisation)."""
+    """Residual block of the reference IMPALA encoder: ``relu(x + conv(relu(conv(x))))`` (biases, no normalisation)."""
 
     def __init__(self, ch: int):
         super().__init__()
@@ -53,7 +53,7 @@ class _ImpalaBlock(nn.Module):
 
 
 class ImpalaEncoder(nn.Module):
-    """IMPALA encoder (spec §3.8): per stack conv 3×3 -> max-pool 3×3/2 -> residual blocks; then
+    """IMPALA encoder (paper Table 6): per stack conv 3×3 -> max-pool 3×3/2 -> residual blocks; then
     ReLU, flatten, Linear to ``latent_dim`` and LayerNorm.
 
     Args:
@@ -139,7 +139,7 @@ class WorldModel(nn.Module):
         return self.encoder(x).reshape(b, t, -1)
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (spec §3.9). ``[N, D], [N, A] -> [N, D]``."""
+        """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference shares the LayerNorm). ``[N, D], [N, A] -> [N, D]``."""
         return self.encoder.norm(self.gru(a, z))
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -164,8 +164,8 @@ def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor
       ``t = 0..T-1-K``, ``K = rollout_steps`` predictor calls with the true actions, each prediction
       compared with the encoding it should reach (mean over chains, steps, samples and dimensions;
       nothing is detached). The paper's eq. 10 sums over all start frames; the reference code
-      starts one chain at frame 0 only (spec §5.2) — with ``T = K + 1`` the two agree.
-    * ``L_var``, ``L_cov``: VICReg terms on ALL ``B·T`` encodings pooled as samples (spec §2.3).
+      starts one chain at frame 0 only — with ``T = K + 1`` the two agree.
+    * ``L_var``, ``L_cov``: VICReg terms on ALL ``B·T`` encodings pooled as samples, as the reference code does.
     * ``L_sim``: mean squared change between consecutive encodings (paper eq. 12).
     * ``L_IDM``: MSE of the inverse-dynamics model's guess of ``a_t`` from ``[z_t, z_{t+1}]``.
 
@@ -202,27 +202,48 @@ def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor
 
 
 class WorldData:
-    """The offline dataset (cached trajectories) and a batch sampler that renders frames on the fly.
+    """The offline dataset (cached long walks) and a batch sampler that cuts clips out of them and
+    renders the frames on the fly.
 
     Args:
-        settings: :class:`~ebjepa_mini.presets.WorldSettings` (dataset size, clip length, batch).
+        settings: :class:`~ebjepa_mini.presets.WorldSettings` (number and length of the walks, clip
+            length, batch).
         seed: generator seed (the held-out split uses ``seed + 1``).
     """
 
     def __init__(self, settings: WorldSettings, seed: int = 0, cache_dir=None):
-        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.clip_len, seed=seed)
+        if settings.walk_len < settings.clip_len:
+            raise ValueError(f"walk_len ({settings.walk_len}) must be >= clip_len ({settings.clip_len})")
+        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.walk_len, fixed_wall=settings.fixed_wall,
+                                       seed=seed)
+        self.clip_len = settings.clip_len
         self.data = tr.load_or_generate(self.cfg, cache_dir)
         self.n = len(self.data["pos"])
 
-    def batch(self, idx, device="cpu") -> dict[str, torch.Tensor]:
-        """Clips ``idx``: ``obs [B, T, 2, 65, 65]`` (normalised float), ``actions [B, T-1, 2]``, ``pos [B, T, 2]``."""
-        pos = self.data["pos"][idx]
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Random clips: walk indices ``[B]`` and window starts ``[B]`` (uniform over the walk)."""
+        return rng.integers(0, self.n, batch_size), rng.integers(0, self.cfg.length - self.clip_len + 1, batch_size)
+
+    def clips(self, idx, start=0) -> dict[str, np.ndarray]:
+        """Positions ``[B, T, 2]`` and actions ``[B, T-1, 2]`` of the windows ``start .. start+T-1`` of walks ``idx``."""
+        idx = np.asarray(idx).reshape(-1)
+        t = start + np.arange(self.clip_len)[None] if np.ndim(start) == 0 else np.asarray(start)[:, None] + np.arange(self.clip_len)
+        t = np.broadcast_to(t, (len(idx), self.clip_len))
+        rows = idx[:, None]
+        return {"pos": self.data["pos"][rows, t], "actions": self.data["actions"][rows, t[:, :-1]],
+                "wall_x": self.data["wall_x"][idx], "door_y": self.data["door_y"][idx]}
+
+    def batch(self, idx, device="cpu", start=0) -> dict[str, torch.Tensor]:
+        """Clips of walks ``idx`` from ``start``: ``obs [B, T, 2, 65, 65]`` (normalised float),
+        ``actions [B, T-1, 2]``, ``pos [B, T, 2]``."""
+        c = self.clips(idx, start)
+        pos = c["pos"]
         b, t = pos.shape[:2]
-        wx = np.repeat(self.data["wall_x"][idx], t)
-        dy = np.repeat(self.data["door_y"][idx], t)
+        wx = np.repeat(c["wall_x"], t)
+        dy = np.repeat(c["door_y"], t)
         obs = tr.normalize_obs(tr.render(pos.reshape(-1, 2), wx, dy, device)).reshape(b, t, 2, tr.SIZE, tr.SIZE)
-        return {"obs": obs, "actions": torch.from_numpy(self.data["actions"][idx]).to(device),
-                "pos": torch.from_numpy(pos).to(device)}
+        return {"obs": obs, "actions": torch.from_numpy(np.ascontiguousarray(c["actions"])).to(device),
+                "pos": torch.from_numpy(np.ascontiguousarray(pos)).to(device)}
 
 
 @dataclass
@@ -252,7 +273,7 @@ def train_world_model(settings: WorldSettings | str | None = None, weights: Worl
     """Train a world model on the offline Two Rooms data (paper eq. 13).
 
     AdamW (lr, weight decay from the preset), linear warm-up over 10% of the steps then cosine to
-    ``lr_floor`` (spec §5.1), gradient-norm clipping; the position probe trains at the same time on
+    ``lr_floor`` (paper Table 6), gradient-norm clipping; the position probe trains at the same time on
     detached latents (its loss is reported as ``probe``, in normalised units).
 
     Args:
@@ -279,7 +300,8 @@ def train_world_model(settings: WorldSettings | str | None = None, weights: Worl
     gen = np.random.default_rng(seed)
 
     def step_fn():
-        b = data.batch(gen.integers(0, data.n, settings.batch_size), device)
+        idx, start = data.sample(settings.batch_size, gen)
+        b = data.batch(idx, device, start)
         loss, terms, z = world_model_loss(model, b["obs"], b["actions"], weights, settings.rollout_steps)
         probe = F.mse_loss(model.probe(z.detach()), tr.normalize_pos(b["pos"].cpu()).to(device))
         terms["probe"] = probe.item()

@@ -278,3 +278,66 @@ def test_energy_breakdown_locates_a_wall_blind_predictor():
     assert set(only) == {"model"} and np.array_equal(only["model"], p["model"])
     with pytest.raises(ValueError, match="scorers"):
         energy_breakdown(model, tasks, push, scorers=("imagined",))
+
+
+class _RollingPositionModel(_PositionModel):
+    """The position model with a rollout; ``physics=True`` moves the latent with the true walls
+    (a predictor that knows the room), else straight through them."""
+
+    def __init__(self, physics: bool = False, wall_x=None, door_y=None):
+        super().__init__()
+        self.physics, self.wall_x, self.door_y = physics, wall_x, door_y
+
+    def rollout(self, z0, actions):
+        if not self.physics:
+            return torch.cat([z0[:, None], z0[:, None] + torch.cumsum(actions, 1) / torch.tensor(tr.POS_STD)], 1)
+        pos = tr.denormalize_pos(z0).numpy()
+        path = tr.simulate(pos, actions.numpy(), self.wall_x, self.door_y)
+        return torch.as_tensor(tr.normalize_pos(path).numpy(), dtype=torch.float32)
+
+
+def test_wall_push_test_tells_a_wall_blind_predictor_from_one_that_knows_the_room():
+    from ebjepa_mini.planning import wall_push_test
+
+    blind = wall_push_test(_RollingPositionModel(), n=40)
+    assert blind["wall_stop"] == 0.0 and blind["door_pass"] == 1.0
+    # a fixed layout lets the stand-in use the true physics
+    wx, dy = tr.FIXED_LAYOUT
+    aware = wall_push_test(_RollingPositionModel(True, wx, dy), n=40, fixed_wall=True)
+    assert aware["wall_stop"] == 1.0 and aware["door_pass"] == 1.0
+    with pytest.raises(ValueError, match="n must be"):
+        wall_push_test(_RollingPositionModel(), n=0)
+
+
+def test_imagined_positions_decode_the_rollout_by_its_nearest_encoding():
+    from ebjepa_mini.planning import imagined_positions
+
+    tasks = {"start": np.array([[15.0, 20.0], [48.0, 40.0]]), "wall_x": np.array([32, 35]), "door_y": np.array([50, 45])}
+    a = np.zeros((2, 6, 2))
+    a[:, :, 0] = [[2.0], [-2.0]]                      # both walk towards (and, for a blind model, through) the wall
+    free = tasks["start"][:, None] + np.concatenate([np.zeros((2, 1, 2)), np.cumsum(a, 1)], 1)
+    got = imagined_positions(_RollingPositionModel(), tasks, a, step=1.0)
+    assert np.abs(got - free).max() <= 1.0              # the grid is 1 px: within a pixel of the imagined path
+    with pytest.raises(ValueError, match="actions"):
+        imagined_positions(_RollingPositionModel(), tasks, a[:1])
+
+
+def test_plan_settings_are_checked_and_the_reference_planner_executes_an_elite():
+    from ebjepa_mini.presets import REFERENCE_PLANNER
+
+    assert REFERENCE_PLANNER.execute == "elite" and REFERENCE_PLANNER.max_norm is None and not REFERENCE_PLANNER.warm_start
+    for bad, match in (({"execute": "best"}, "execute"), ({"num_elites": 500}, "num_elites"),
+                       ({"temperature": 0.0}, "temperature"), ({"max_norm": -1.0}, "max_norm"), ({"horizon": 0}, "horizon")):
+        with pytest.raises(ValueError, match=match):
+            PlanSettings(**bad)
+    target = torch.tensor([1.0, -2.0])
+    cost = lambda a: ((a - target) ** 2).sum((-1, -2))
+    hist = []
+    out = mppi(cost, 5, 2, 64, 3, 8, 1.0, 200.0, generator=torch.Generator().manual_seed(0), history=hist,
+               execute="elite")
+    last = hist[-1]
+    elites = last["samples"][0, last["elite_idx"][0]]                 # the last iteration's elites
+    assert any(torch.equal(out, e) for e in elites)                   # one of them, not their mean
+    assert not torch.allclose(out, last["mean"][0])
+    with pytest.raises(ValueError, match="execute"):
+        mppi(cost, 5, 2, 64, 3, 8, 1.0, 1.0, execute="best")

@@ -97,17 +97,39 @@ def test_env_reset_is_seeded_and_validates_options():
     assert env.render().shape == (65, 65, 3)
 
 
+def _clip_stats(pos, actions, wall_x, door_y):
+    """Per 17-frame clip: share blocked by the inner wall (per transition), clips with a wall block,
+    clips passing the door."""
+    p, q, a = pos[:, :-1], pos[:, 1:], actions
+    moved_less = np.linalg.norm(q - (p + a), axis=-1) > 1e-3                   # the step was cut short
+    near_inner = np.abs(q[..., 0] - wall_x[:, None]) <= tr.WALL_HALF + 0.2     # ... at the inner wall's face
+    inner_block = moved_less & near_inner
+    side = np.stack([tr.same_room(pos[:, t], wall_x) for t in range(pos.shape[1])], 1)
+    passes = (side == -1).any(1) & (side == 1).any(1)
+    return inner_block.mean(), inner_block.any(1).mean(), passes.mean()
+
+
 def test_generator_statistics_and_determinism(tmp_path):
-    cfg = tr.TrajectoryConfig(n_traj=3000, length=17, seed=5)
+    """Long walks cut into 17-frame windows, as EB-JEPA trains: a dot is seen stopped by the inner
+    wall several times as often as it is seen passing the door (the reference generator: 5.5 times;
+    the short door-aimed clips this book used before: 0.3 times, and its model walked through walls)."""
+    cfg = tr.TrajectoryConfig(n_traj=3000, length=91, seed=5)
     d = tr.generate_trajectories(cfg)
-    assert d["pos"].shape == (3000, 17, 2) and d["actions"].shape == (3000, 16, 2)
+    assert d["pos"].shape == (3000, 91, 2) and d["actions"].shape == (3000, 90, 2)
     lengths = np.linalg.norm(d["actions"], axis=-1)
     assert lengths.min() >= 0.2 - 1e-5 and lengths.max() <= 1.8 + 1e-5
     assert abs(lengths.mean() - 1.0) < 0.05
-    side = np.stack([tr.same_room(d["pos"][:, t], d["wall_x"]) for t in range(17)], 1)
-    crossed = (side == -1).any(1) & (side == 1).any(1)
-    assert 0.15 < crossed.mean() < 0.5                 # about 35% aimed at the door, most get through
-    assert crossed[d["crossing"]].mean() > 3 * crossed[~d["crossing"]].mean()
+    walk_side = np.stack([tr.same_room(d["pos"][:, t], d["wall_x"]) for t in range(91)], 1)
+    walk_passes = (walk_side == -1).any(1) & (walk_side == 1).any(1)
+    assert walk_passes[d["crossing"]].mean() > 3 * walk_passes[~d["crossing"]].mean()   # door walks do pass
+    rng = np.random.default_rng(0)
+    i, t0 = rng.integers(0, 3000, 20_000), rng.integers(0, 91 - 17 + 1, 20_000)
+    t = t0[:, None] + np.arange(17)
+    blocked, clips_blocked, clips_passing = _clip_stats(d["pos"][i[:, None], t], d["actions"][i[:, None], t[:, :-1]],
+                                                        d["wall_x"][i], d["door_y"][i])
+    assert 0.07 < blocked < 0.18                          # reference: 11.2% of transitions
+    assert 0.02 < clips_passing < 0.08                    # reference: 4.3% of clips
+    assert 3.0 < clips_blocked / clips_passing < 9.0      # reference: 5.5
     # the dynamics of the data are the environment's
     np.testing.assert_allclose(d["pos"][:, 1], tr.move(d["pos"][:, 0], d["actions"][:, 0], d["wall_x"], d["door_y"]),
                                atol=1e-4)
@@ -118,6 +140,8 @@ def test_generator_statistics_and_determinism(tmp_path):
     np.testing.assert_array_equal(cached["actions"], d["actions"])
     with pytest.raises(ValueError, match="cross_wall_rate"):
         tr.generate_trajectories(tr.TrajectoryConfig(cross_wall_rate=2.0))
+    fixed = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=50, length=20, fixed_wall=True))
+    assert set(fixed["wall_x"]) == {tr.FIXED_LAYOUT[0]} and set(fixed["door_y"]) == {tr.FIXED_LAYOUT[1]}
 
 
 def test_normalize_obs_matches_spec_constants():

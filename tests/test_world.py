@@ -185,8 +185,9 @@ def test_bench_world_card_of_a_trained_model_holds_its_evaluation_and_diagnostic
     record = json.loads((tmp_path / "w.json").read_text())
     assert card["sha256"] == file_sha256(model) and card["train_s"] == record["train_wall_s"]
     assert card["evaluation"]["success_rate"] == record["success_rate"]
-    diag = {k: v for k, v in record["results"][0].items() if k.startswith(("kept_", "door_wins_"))}
-    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 6
+    diag = {k: v for k, v in record["results"][0].items()
+            if k.startswith(("kept_", "door_wins_")) or k in ("wall_stop", "door_pass")}
+    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 8
 
 
 def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_path, monkeypatch):
@@ -208,6 +209,6 @@ def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_pa
     record = json.loads((tmp_path / "w.json").read_text())
     assert card["evaluation"]["episodes"] == 3 and card["evaluation"]["success_rate"] == record["success_rate"]
     assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000)"
-    assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "door_wins_true",
-                                                      "door_wins_enc", "door_wins_model"}
+    assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "wall_stop", "door_pass",
+                                                      "door_wins_true", "door_wins_enc", "door_wins_model"}
     assert card["sha256"] == file_sha256(model)                     # the rest of the card is kept

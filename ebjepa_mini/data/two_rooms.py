@@ -1,4 +1,4 @@
-"""Two Rooms: a dot, two rooms, one door (chapters 5 and 6; spec §4.4–4.6).
+"""Two Rooms: a dot, two rooms, one door (chapters 5 and 6; paper § 5.3).
 
 The world is a 65×65 canvas. A dot at a continuous position ``(x, y)`` (pixels; ``x`` indexes
 columns, ``y`` rows) moves by 2-D displacement actions. Border walls sit on the lines 4 and 60;
@@ -12,7 +12,7 @@ dots as cheaply as one: :func:`move` is the physics used by the Gymnasium enviro
 (:class:`TwoRoomsEnv`), by the offline data generator (:func:`generate_trajectories`) and by the
 batched planning evaluation (``ebjepa_mini.planning.evaluate``).
 
-Collision rule (one rule everywhere; the reference library uses two different ones, pitfall 7):
+Collision rule (one rule everywhere; the reference library moves dots differently in its data and its environment):
 a step that would enter a wall stops ``CONTACT_GAP`` pixels before the wall. No noise.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["SIZE", "SIGMA", "SUCCESS_RADIUS", "MAX_ACTION", "WALL_X_RANGE", "DOOR_Y_RANGE",
-           "move", "simulate", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "same_room",
+           "move", "simulate", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "FIXED_LAYOUT", "EVAL_SEED", "same_room",
            "TwoRoomsEnv", "TrajectoryConfig", "generate_trajectories", "load_or_generate",
            "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos", "probe_error_px"]
 
@@ -42,9 +42,11 @@ MAX_ACTION = 2.45             # declared action bound (per coordinate); planners
 WALL_X_RANGE = (20, 44)       # inclusive
 DOOR_Y_RANGE = (10, 54)       # inclusive
 CONTACT_GAP = 0.1             # a blocked step stops this far before the wall
-START_MARGIN = 2 * SIGMA      # start/goal keep 2σ away from walls (spec §4.4)
+START_MARGIN = 2 * SIGMA      # start/goal keep 2σ away from walls (as the reference environment)
+FIXED_LAYOUT = (32, 18)       # (wall_x, door_y) of the fixed-wall setting (EB-JEPA's fixed-wall config)
+EVAL_SEED = 1000              # seed of the benchmark's evaluation tasks (training uses seeds 0, 1, ...)
 
-# Normalisation constants of the reference (spec §4.6): (dot, wall) channels after per-frame min-max.
+# Normalisation constants of the reference code: (dot, wall) channels after per-frame min-max.
 OBS_MEAN = (0.0026, 0.0989)
 OBS_STD = (0.0369, 0.2986)
 POS_MEAN = (31.5863, 32.0618)
@@ -177,7 +179,7 @@ def render(pos, wall_x, door_y, device=None) -> torch.Tensor:
 
 
 def normalize_obs(obs: torch.Tensor) -> torch.Tensor:
-    """Spec §4.6: per-frame, per-channel min-max to [0, 1], then standardise per channel.
+    """The reference code's normalisation: per-frame, per-channel min-max to [0, 1], then standardise per channel.
 
     Args:
         obs: ``[..., 2, H, W]`` uint8 or float.
@@ -195,7 +197,7 @@ def normalize_obs(obs: torch.Tensor) -> torch.Tensor:
 
 
 def normalize_pos(pos):
-    """Pixel positions -> the probe's normalised coordinates (spec §4.6)."""
+    """Pixel positions -> the probe's normalised coordinates (the reference code's constants)."""
     pos = torch.as_tensor(pos, dtype=torch.float32)
     return (pos - torch.tensor(POS_MEAN)) / torch.tensor(POS_STD)
 
@@ -208,19 +210,25 @@ def denormalize_pos(pos_n):
 
 def probe_error_px(mse):
     """A position probe's MSE in normalised coordinates -> its RMS error per coordinate in pixels
-    (spec §4.6: multiply by mean(std)², then take the root)."""
+    (multiply by mean(std)², then take the root, as the reference reports it)."""
     return np.sqrt(np.asarray(mse, dtype=np.float64)) * float(np.mean(POS_STD))
 
 
-def sample_layouts(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random layouts: ``wall_x`` uniform in 20..44 and ``door_y`` in 10..54 (integers)."""
+def sample_layouts(n: int, rng: np.random.Generator, fixed_wall: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random layouts: ``wall_x`` uniform in 20..44 and ``door_y`` in 10..54 (integers); with
+    ``fixed_wall`` every layout is :data:`FIXED_LAYOUT` (the random numbers are drawn all the same,
+    so the rest of a seeded sample does not depend on the setting)."""
     wall_x = rng.integers(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1, size=n)
     door_y = rng.integers(DOOR_Y_RANGE[0], DOOR_Y_RANGE[1] + 1, size=n)
+    if fixed_wall:
+        return np.full(n, FIXED_LAYOUT[0]), np.full(n, FIXED_LAYOUT[1])
     return wall_x, door_y
 
 
-def sample_tasks(n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """A fixed, seeded set of planning tasks (spec §4.4): random layout, start and goal in different rooms.
+def sample_tasks(n: int, seed: int = EVAL_SEED, fixed_wall: bool = False) -> dict[str, np.ndarray]:
+    """A fixed, seeded set of planning tasks (paper § 5.3): random layout (or :data:`FIXED_LAYOUT`
+    with ``fixed_wall``), start and goal in different rooms. The book's benchmark tasks are
+    ``sample_tasks(100)`` (seed :data:`EVAL_SEED`, disjoint from every training seed).
 
     Returns:
         dict with ``wall_x [n]``, ``door_y [n]``, ``start [n, 2]``, ``goal [n, 2]``.
@@ -228,7 +236,7 @@ def sample_tasks(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
     rng = np.random.default_rng(seed)
-    wall_x, door_y = sample_layouts(n, rng)
+    wall_x, door_y = sample_layouts(n, rng, fixed_wall)
     lo = BORDER[0] + START_MARGIN
     hi = BORDER[1] - START_MARGIN
     left = rng.uniform(lo, wall_x - WALL_HALF - START_MARGIN)
@@ -249,7 +257,7 @@ class TwoRoomsEnv(gym.Env):
     ``options`` may fix ``"wall_x"``, ``"door_y"``, ``"start"``, ``"goal"``.
 
     The reward is minus the distance to the goal; an episode never terminates early (success is
-    judged after the last step, spec §4.4) and is truncated after ``max_steps`` steps.
+    judged after the last step, as in the paper's protocol) and is truncated after ``max_steps`` steps.
     """
 
     metadata = {"render_modes": ["rgb_array"]}
@@ -366,19 +374,27 @@ def _free(p, wall_x, door_y) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Offline data: random walks with forced door crossings (spec §4.5), vectorised over trajectories.
+# Offline data: long random walks, some built to pass the door (EB-JEPA's generator, paper § 5.3),
+# vectorised over walks. Training clips are windows cut from them at random offsets (WorldData).
 
 @dataclass(frozen=True)
 class TrajectoryConfig:
-    """Settings of the offline dataset; the cache file name is a hash of them."""
+    """Settings of the offline dataset; the cache file name is a hash of them.
+
+    ``length`` is the number of frames of one walk (EB-JEPA: 91 frames, 90 actions). Training clips
+    are shorter windows of it, so most clips start and end in the same room, and a dot that wanders
+    into the inner wall is seen to STOP there (a blocked push) far more often than it is seen to
+    pass the door: the contrast a predictor needs to learn the wall.
+    """
 
     n_traj: int = 4_000
-    length: int = 17              # frames per clip (length - 1 actions)
-    cross_wall_rate: float = 0.35
+    length: int = 91              # frames per walk (length - 1 actions)
+    cross_wall_rate: float = 0.35 # share of walks built to pass the door at a uniform step
     step_mean: float = 1.0        # step length: normal(1.0, 0.4) truncated to [0.2, 1.8]
     step_std: float = 0.4
     step_range: tuple[float, float] = (0.2, 1.8)
     heading_kappa: float = 5.0    # von Mises concentration of the heading increments
+    fixed_wall: bool = False      # every walk in FIXED_LAYOUT instead of a random layout
     seed: int = 0
 
 
@@ -391,15 +407,29 @@ def _trunc_normal(rng, mean, std, lo, hi, size):
     return out
 
 
-def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
-    """Random-walk clips in random layouts, ``cfg.cross_wall_rate`` of them aimed through the door.
+def _off_wall(start, wx, rng):
+    """Starts inside the inner wall's band go to a random room, anywhere in it (EB-JEPA's rule)."""
+    in_band = np.abs(start[:, 0] - wx) <= WALL_HALF
+    left = rng.uniform(BORDER[0] + 0.5, wx - WALL_HALF - 0.5)
+    right = rng.uniform(wx + WALL_HALF + 0.5, BORDER[1] - 0.5)
+    start[:, 0] = np.where(in_band, np.where(rng.random(len(start)) < 0.5, left, right), start[:, 0])
+    return start
 
-    One Python loop over the ``length - 1`` time steps, vectorised over all trajectories.
+
+def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
+    """Random walks in random layouts, ``cfg.cross_wall_rate`` of them built to pass the door.
+
+    Every walk: heading increments von Mises(0, κ), step lengths truncated normal. A free walk starts
+    anywhere off the wall. A door walk picks a point in the door and a step ``k`` uniform in
+    ``1..length-1``, heads through the door (±45° of straight across, either way) at step ``k``,
+    and its start is solved backwards so that an unobstructed walk would reach the door point
+    there. The physics (:func:`move`) then decides: a walk that meets a wall stops at it.
+    One Python loop over the ``length - 1`` steps, vectorised over the walks.
 
     Returns:
         dict with ``pos [N, T, 2]`` (float32 pixels), ``actions [N, T-1, 2]`` (float32; action ``t``
         takes state ``t`` to ``t+1``), ``wall_x [N]``, ``door_y [N]`` (int16), ``crossing [N]`` (bool,
-        the item was aimed at the door).
+        the walk was built to pass the door).
     """
     if cfg.n_traj < 1 or cfg.length < 2:
         raise ValueError(f"n_traj must be >= 1 and length >= 2, got {cfg.n_traj}, {cfg.length}")
@@ -407,37 +437,24 @@ def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
         raise ValueError(f"cross_wall_rate must be in [0, 1], got {cfg.cross_wall_rate}")
     rng = np.random.default_rng(cfg.seed)
     n, steps = cfg.n_traj, cfg.length - 1
-    wall_x, door_y = sample_layouts(n, rng)
+    wall_x, door_y = sample_layouts(n, rng, cfg.fixed_wall)
     wx, dy = wall_x.astype(np.float64), door_y.astype(np.float64)
     lengths = _trunc_normal(rng, cfg.step_mean, cfg.step_std, *cfg.step_range, size=(n, steps))
-    turns = rng.vonmises(0.0, cfg.heading_kappa, size=(n, steps))
+    turns = np.cumsum(rng.vonmises(0.0, cfg.heading_kappa, size=(n, steps)), axis=1)
     crossing = rng.random(n) < cfg.cross_wall_rate
-    # headings: free items start anywhere; crossing items head through the wall (left->right or back)
-    direction = np.where(rng.random(n) < 0.5, 0.0, np.pi)
-    theta0 = np.where(crossing, direction + rng.uniform(-np.pi / 4, np.pi / 4, n), rng.uniform(0, 2 * np.pi, n))
-    # crossing items: a smaller drift so the clip keeps its aim at the door
-    turns = np.where(crossing[:, None], turns * 0.35, turns)
-    headings = theta0[:, None] + np.cumsum(turns, axis=1) - turns[:, :1]
+    k = rng.integers(1, steps + 1, size=n)                 # door walks: the door point is state k
+    across = np.where(rng.random(n) < 0.5, 0.0, np.pi) + rng.uniform(-np.pi / 4, np.pi / 4, n)
+    # door walks keep heading `across` at the step into the door; free walks start anywhere
+    theta0 = np.where(crossing, across - turns[np.arange(n), k - 1], rng.uniform(0, 2 * np.pi, n))
+    headings = theta0[:, None] + turns
     actions = lengths[..., None] * np.stack([np.cos(headings), np.sin(headings)], axis=-1)
-    # start positions
-    lo, hi = BORDER[0] + 0.5, BORDER[1] - 0.5
-    start = rng.uniform(lo, hi, size=(n, 2))
-    in_wall = np.abs(start[:, 0] - wx) <= WALL_HALF + 0.5
-    side = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-    start[:, 0] = np.where(in_wall, wx + side * rng.uniform(WALL_HALF + 0.5, 10.0, n), start[:, 0])
-    # crossing items: back-solve the start so the door point is reached at step k
-    k = rng.integers(1, steps + 1, size=n)
+    lo, hi = BORDER
+    start = rng.uniform(lo + 0.5, hi - 0.5, size=(n, 2))
     door_pt = np.stack([rng.uniform(wx - WALL_HALF, wx + WALL_HALF),
                         dy + _trunc_normal(rng, 0.0, 1.4, -DOOR_HALF + 0.5, DOOR_HALF - 0.5, n)], axis=1)
-    before = np.cumsum(actions, axis=1)
-    reach = before[np.arange(n), k - 1]
-    back = door_pt - reach
-    # keep the back-solved start in the room it comes from
-    src_side = np.where(np.cos(theta0) > 0, -1.0, 1.0)
-    back[:, 0] = np.where(src_side < 0, np.minimum(back[:, 0], wx - WALL_HALF - 0.3),
-                          np.maximum(back[:, 0], wx + WALL_HALF + 0.3))
-    back = np.clip(back, lo, hi)
-    start = np.where(crossing[:, None], back, start)
+    back = door_pt - np.cumsum(actions, axis=1)[np.arange(n), k - 1]
+    start = np.where(crossing[:, None], np.clip(back, lo + 0.01, hi - 0.01), start)
+    start = _off_wall(start, wx, rng)
     pos = np.empty((n, steps + 1, 2))
     pos[:, 0] = start
     for t in range(steps):
@@ -448,7 +465,7 @@ def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
 
 def cache_key(cfg: TrajectoryConfig) -> str:
     """A short hash of the settings (and the generator version) naming the cache file."""
-    blob = json.dumps({"v": 1, **asdict(cfg)}, sort_keys=True).encode()
+    blob = json.dumps({"v": 2, **asdict(cfg)}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
