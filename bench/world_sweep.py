@@ -10,16 +10,15 @@ Each argument is a JSON object of WorldSettings fields that replace the `cpu` pr
 import argparse
 import datetime
 import json
-import os
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ebjepa_mini.bench import hardware
+from ebjepa_mini.records import write_json
 from ebjepa_mini.planning import wall_push_test
 from ebjepa_mini.presets import get_preset
 from ebjepa_mini.world import layout_probe, train_world_model
@@ -54,10 +53,7 @@ def main(argv=None):
               "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "python bench/world_sweep.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, "steps": args.steps, "results": results}
-    path = Path(args.out)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_json(args.out, record)
 
 
 if __name__ == "__main__":

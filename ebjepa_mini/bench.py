@@ -38,25 +38,9 @@ import numpy as np
 import torch
 
 from .presets import PRESET_NAMES, get_preset
+from .records import record_name, results_dir, stored_results, write_json  # noqa: F401  (chapters import them from here)
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
-
-
-def results_dir() -> Path:
-    """The repository's ``bench/results`` folder, found upwards from the working directory (chapters
-    execute in ``chapters/``); ``bench/results`` relative to it when there is none (e.g. on Colab)."""
-    for base in [Path.cwd(), *Path.cwd().parents]:
-        if (base / "bench" / "results").is_dir():
-            return base / "bench" / "results"
-    return Path("bench", "results")
-
-
-def stored_results(pattern: str = "*.json") -> dict[str, dict]:
-    """Stored benchmark records matching ``pattern`` (e.g. ``"world_*_cpu.json"``), by file stem, sorted.
-
-    Each record holds the benchmark's summary plus ``preset``, ``hardware``, ``date``, ``command``.
-    """
-    return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir().glob(pattern))}
 
 
 def hardware() -> str:
@@ -198,10 +182,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                 "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
                 "final_losses": final, "evaluation": {**summary, "tasks": _tasks_call(n, seed, fixed),
                                                       "plan_settings": asdict(p.plan), "diagnostics": diag}}
-        card_path = Path(save_model).with_suffix(".json")
-        tmp = card_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-        os.replace(tmp, card_path)
+        write_json(Path(save_model).with_suffix(".json"), card)
     trained_by = None if run is None else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
     return {"benchmark": "world", "preset": p.name, "device": device, "model": source, "model_trained_by": trained_by or None,
             "ablation": ablation or "none",
@@ -228,9 +209,13 @@ def world_diagnostics(model, tasks: dict, plan, device="cpu", fixed_wall: bool =
     * ``door_wins_true``, ``door_wins_enc``, ``door_wins_model``: share of the evaluation tasks on
       which the hand-made door plan has a lower eq. 14 energy than the wall plan
       (:func:`~ebjepa_mini.planning.energy_breakdown`), scored on true positions, with the encoder
-      on the true frames, and with the model's imagined rollout.
+      on the true frames, and with the model's imagined rollout;
+    * ``drift_px_8``, ``drift_px_32``, ``drift_px_end``: how far (median, pixels) the imagined dot is
+      from the true one after 8, 32 and ``plan.horizon`` steps of the door plans of the first ``DRIFT_TASKS`` tasks
+      (:func:`~ebjepa_mini.planning.imagined_positions`, decoded by the nearest encoding).
     """
-    from .planning import door_and_wall_plans, energy_breakdown, wall_push_test
+    from .data.two_rooms import simulate
+    from .planning import door_and_wall_plans, energy_breakdown, imagined_positions, wall_push_test
     from .world import layout_probe
 
     kept = layout_probe(model).kept
@@ -238,11 +223,20 @@ def world_diagnostics(model, tasks: dict, plan, device="cpu", fixed_wall: bool =
     plans = door_and_wall_plans(tasks, speed=plan.max_norm or _hand_plan_speed(), horizon=plan.horizon)
     e = {name: energy_breakdown(model, tasks, a, device=device) for name, a in plans.items()}
     wins = {k: float(np.mean(e["door"][k] < e["wall"][k])) for k in ("positions", "encoder", "model")}
+    sub = {k: np.asarray(v)[:DRIFT_TASKS] for k, v in tasks.items()}
+    door = plans["door"][:DRIFT_TASKS]
+    err = np.linalg.norm(imagined_positions(model, sub, door, device=device)
+                         - simulate(sub["start"], door, sub["wall_x"], sub["door_y"]), axis=-1)
+    drift = {f"drift_px_{name}": round(float(np.median(err[:, min(t, err.shape[1] - 1)])), 2)
+             for name, t in (("8", 8), ("32", 32), ("end", err.shape[1] - 1))}
     layout = (None, None) if fixed_wall else (round(float(kept[2]), 3), round(float(kept[3]), 3))
     return {"kept_dot": round(float(kept[:2].mean()), 3), "kept_wall": layout[0], "kept_door": layout[1],
             "wall_stop": round(push["wall_stop"], 3), "door_pass": round(push["door_pass"], 3),
             "door_wins_true": round(wins["positions"], 3), "door_wins_enc": round(wins["encoder"], 3),
-            "door_wins_model": round(wins["model"], 3)}
+            "door_wins_model": round(wins["model"], 3), **drift}
+
+
+DRIFT_TASKS = 20              # tasks whose door plans world_diagnostics decodes step by step
 
 
 def _hand_plan_speed() -> float:
@@ -427,20 +421,15 @@ def main(argv=None) -> int:
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, **summary}
-    name = args.benchmark
+    variants = ()
     if args.benchmark == "world":   # one file per configuration
-        name += "".join(f"_{v}" for v in (args.planner if args.planner != "mppi" else None,
-                                          args.cost if args.cost != "cumulative" else None,
-                                          f"no-{args.ablation}" if args.ablation else None,
-                                          ORACLE_TAGS.get(args.oracle),
-                                          f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None) if v)
-    out = args.out or (f"bench/results/{name}_{preset}{'-' + args.tag if args.tag else ''}.json" if args.save else None)
+        variants = (args.planner if args.planner != "mppi" else None, args.cost if args.cost != "cumulative" else None,
+                    f"no-{args.ablation}" if args.ablation else None, ORACLE_TAGS.get(args.oracle),
+                    f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None)
+    out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag))
+                       if args.save else None)
     if out:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, path)
+        path = write_json(out, record)
         print(f"wrote {path}", file=sys.stderr)
         if (args.benchmark == "world" and args.checkpoint and args.planner == "mppi" and args.cost == "cumulative"
                 and not args.ablation and args.max_norm is None and not args.oracle and not args.tag
@@ -468,13 +457,11 @@ def _refresh_model_card(checkpoint, record: dict, record_path: Path, seed: int =
     keys = ("planner", "cost", "episodes", "success_rate", "mean_final_distance", "failures_in_start_room",
             "plan_wall_s", "plan_settings", "date", "hardware", "command")
     diag = {k: v for k, v in record["results"][0].items()
-            if k.startswith(("kept_", "door_wins_")) or k in ("wall_stop", "door_pass")}
+            if k.startswith(("kept_", "door_wins_", "drift_px_")) or k in ("wall_stop", "door_pass")}
     card["evaluation"] = {**{k: record[k] for k in keys if k in record},
                           "tasks": _tasks_call(record["episodes"], seed, card.get("settings", {}).get("fixed_wall", False)),
                           "diagnostics": diag, "record": str(record_path)}
-    tmp = card_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=1) + "\n")
-    os.replace(tmp, card_path)
+    write_json(card_path, card)
     print(f"refreshed the evaluation in {card_path}", file=sys.stderr)
 
 

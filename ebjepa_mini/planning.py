@@ -42,7 +42,7 @@ import torch
 from .data import two_rooms as tr
 from .presets import PlanSettings
 
-__all__ = ["mppi", "cem", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS",
+__all__ = ["mppi", "cem", "plan", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm", "PlanResult", "evaluate", "PLANNERS", "COSTS",
            "ORACLES", "EnergyMap", "map_grid", "encoder_energy_map", "waypoint_actions", "door_and_wall_plans", "energy_breakdown",
            "wall_push_test", "imagined_positions"]
 
@@ -155,6 +155,23 @@ def cem(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_di
     _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std)
     return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, None,
                      init_mean, generator, max_norm, history)
+
+
+def plan(cost_fn: Callable[[torch.Tensor], torch.Tensor], settings: PlanSettings, planner: str = "mppi",
+         horizon: int | None = None, init_mean: torch.Tensor | None = None, generator: torch.Generator | None = None,
+         history: list | None = None) -> torch.Tensor:
+    """One plan with the sizes of a (validated) :class:`~ebjepa_mini.presets.PlanSettings`: :func:`mppi`
+    (its τ, step cap and executed action) or :func:`cem`, over ``horizon`` steps (default ``settings.horizon``).
+    The one place where settings become optimiser arguments (:func:`evaluate`, the Planner Lab)."""
+    if planner not in PLANNERS:
+        raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
+    s = settings
+    args = dict(horizon=s.horizon if horizon is None else horizon, action_dim=2, num_samples=s.num_samples,
+                num_iters=s.num_iters, num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init_mean,
+                generator=generator, max_norm=s.max_norm, history=history)
+    if planner == "mppi":
+        return mppi(cost_fn, temperature=s.temperature, execute=s.execute, **args)
+    return cem(cost_fn, **args)
 
 
 def planning_energy(z_traj: torch.Tensor, z_goal: torch.Tensor, cost: str = "cumulative") -> torch.Tensor:
@@ -482,10 +499,13 @@ def imagined_positions(model, tasks: dict, actions, step: float = 1.0, device="c
     z0 = model.encode(tr.normalize_obs(tr.render(start, wx, dy, device)))
     z_hat = model.rollout(z0, a)
     out = np.empty((len(start), a.shape[1] + 1, 2))
+    encoded = {}                                     # one grid of encodings per layout (one in all for a fixed wall)
     for e in range(len(start)):
-        z_grid = torch.cat([model.encode(tr.normalize_obs(tr.render(grid[i:i + 1024], wx[e], dy[e], device)))
-                            for i in range(0, len(grid), 1024)])
-        out[e] = grid[torch.cdist(z_hat[e], z_grid).argmin(1).cpu().numpy()]
+        layout = (int(wx[e]), int(dy[e]))
+        if layout not in encoded:
+            encoded[layout] = torch.cat([model.encode(tr.normalize_obs(tr.render(grid[i:i + 1024], *layout, device)))
+                                         for i in range(0, len(grid), 1024)])
+        out[e] = grid[torch.cdist(z_hat[e], encoded[layout]).argmin(1).cpu().numpy()]
     return out
 
 
@@ -588,11 +608,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
             keep = min(mean.shape[1] - s.replan_every, h)
             if keep > 0:
                 init[:, :keep] = mean[:, s.replan_every:s.replan_every + keep]
-        args = dict(horizon=h, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
-                    num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init, generator=gen,
-                    max_norm=s.max_norm)
-        mean = (mppi(cost_fn, temperature=s.temperature, execute=s.execute, **args) if planner == "mppi"
-                else cem(cost_fn, **args))
+        mean = plan(cost_fn, s, planner, horizon=h, init_mean=init, generator=gen)
         if record_plans:
             plans.append(mean.cpu().numpy().copy())
         for k in range(min(s.replan_every, h)):

@@ -154,7 +154,8 @@ class CollapseLab(CollapseExperiment):
 class PlannerLab:
     """The Planner Lab (chapter 6): plan through the door with a trained world model.
 
-    A reader picks a task (a random-wall layout with start and goal in different rooms), the
+    A reader picks a task (start and goal in different rooms; in the fixed layout when the model was
+    trained there, else a random layout), the
     planner (MPPI or CEM), its temperature, samples, elites, horizon and the cost (cumulative or
     last state), then plans one step (to see the imagined rollouts: samples, elites, mean,
     decoded to positions by the probe) or runs a whole episode (to see the executed path).
@@ -162,7 +163,8 @@ class PlannerLab:
     Args:
         run: a :class:`~ebjepa_mini.world.WorldRun`; default: the committed pretrained model.
         settings: :class:`~ebjepa_mini.presets.PlanSettings`; default: the current preset's.
-        task_seed: seed of the task list (task ``i`` is the ``i``-th of ``sample_tasks(100, task_seed)``).
+        task_seed: seed of the task list (task ``i`` is the ``i``-th of ``sample_tasks(100, task_seed)``,
+            fixed-wall tasks for a model trained in the fixed layout).
 
     Headless: ``lab.set(...)``, ``lab.plan_once()``, ``lab.run_episode()``, ``lab.figure()``; ``show()``
     (or displaying the object) returns the widget.
@@ -170,14 +172,15 @@ class PlannerLab:
 
     PARAMS = ("planner", "cost", "temperature", "num_samples", "num_elites", "horizon", "task")
 
-    def __init__(self, run=None, settings=None, task_seed: int = 1000, seed: int = 0):
-        from .data.two_rooms import sample_tasks
+    def __init__(self, run=None, settings=None, task_seed: int | None = None, seed: int = 0):
+        from .data.two_rooms import EVAL_SEED, sample_tasks
         from .presets import get_preset
         from .world import load_world_model
 
         self.run = run if run is not None else load_world_model()
         self.settings = settings if settings is not None else get_preset().plan
-        self.tasks = sample_tasks(100, seed=task_seed)
+        self.tasks = sample_tasks(100, seed=EVAL_SEED if task_seed is None else task_seed,
+                                  fixed_wall=self.run.settings.fixed_wall)
         self.seed = seed
         self.planner, self.cost, self.task = "mppi", "cumulative", 0
         self.history: list = []
@@ -235,7 +238,7 @@ class PlannerLab:
         import torch
 
         from .data import two_rooms as tr
-        from .planning import cem, latent_cost_fn, mppi
+        from .planning import latent_cost_fn, plan
 
         t, s, m = self._task(), self.settings, self.run.model
         with torch.no_grad():
@@ -243,13 +246,7 @@ class PlannerLab:
             zg = m.encode(tr.normalize_obs(tr.render(t["goal"], t["wall_x"], t["door_y"])))
             cost_fn = latent_cost_fn(m, z0, zg, self.cost)
             self.history = []
-            kw = dict(horizon=s.horizon, action_dim=2, num_samples=s.num_samples, num_iters=s.num_iters,
-                      num_elites=s.num_elites, noise_std=s.noise_std, max_norm=s.max_norm,
-                      generator=torch.Generator().manual_seed(self.seed), history=self.history)
-            if self.planner == "mppi":
-                mppi(cost_fn, temperature=s.temperature, **kw)
-            else:
-                cem(cost_fn, **kw)
+            plan(cost_fn, s, self.planner, generator=torch.Generator().manual_seed(self.seed), history=self.history)
         return self.history
 
     def run_episode(self):

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 #: a sub-package (``data``, ``viz``, a future ``planning/``) shares the layer of its name.
 LAYERS = {
     "data": 0,
-    "": 1, "presets": 1, "regularizers": 1, "energy": 1, "nets": 1, "metrics": 1, "optim": 1, "probes": 1,
+    "": 1, "presets": 1, "records": 1, "regularizers": 1, "energy": 1, "nets": 1, "metrics": 1, "optim": 1, "probes": 1,
     "train": 1,
     "jepa": 2, "world": 2, "video": 2, "image": 2, "collapse": 2,
     "planning": 3,

@@ -186,8 +186,8 @@ def test_bench_world_card_of_a_trained_model_holds_its_evaluation_and_diagnostic
     assert card["sha256"] == file_sha256(model) and card["train_s"] == record["train_wall_s"]
     assert card["evaluation"]["success_rate"] == record["success_rate"]
     diag = {k: v for k, v in record["results"][0].items()
-            if k.startswith(("kept_", "door_wins_")) or k in ("wall_stop", "door_pass")}
-    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 8
+            if k.startswith(("kept_", "door_wins_", "drift_px_")) or k in ("wall_stop", "door_pass")}
+    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 11
 
 
 def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_path, monkeypatch):
@@ -210,5 +210,6 @@ def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_pa
     assert card["evaluation"]["episodes"] == 3 and card["evaluation"]["success_rate"] == record["success_rate"]
     assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000)"
     assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "wall_stop", "door_pass",
-                                                      "door_wins_true", "door_wins_enc", "door_wins_model"}
+                                                      "door_wins_true", "door_wins_enc", "door_wins_model",
+                                                      "drift_px_8", "drift_px_32", "drift_px_end"}
     assert card["sha256"] == file_sha256(model)                     # the rest of the card is kept

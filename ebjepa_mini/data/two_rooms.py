@@ -29,7 +29,7 @@ import torch
 
 __all__ = ["SIZE", "SIGMA", "SUCCESS_RADIUS", "MAX_ACTION", "WALL_X_RANGE", "DOOR_Y_RANGE",
            "move", "simulate", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "FIXED_LAYOUT", "EVAL_SEED", "same_room",
-           "TwoRoomsEnv", "TrajectoryConfig", "generate_trajectories", "load_or_generate",
+           "TwoRoomsEnv", "TrajectoryConfig", "generate_trajectories", "load_or_generate", "wall_contact_stats",
            "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos", "probe_error_px"]
 
 SIZE = 65                     # canvas side (pixels)
@@ -461,6 +461,30 @@ def generate_trajectories(cfg: TrajectoryConfig) -> dict[str, np.ndarray]:
         pos[:, t + 1] = move(pos[:, t], actions[:, t], wx, dy)
     return {"pos": pos.astype(np.float32), "actions": actions.astype(np.float32),
             "wall_x": wall_x.astype(np.int16), "door_y": door_y.astype(np.int16), "crossing": crossing}
+
+
+def wall_contact_stats(pos, actions, wall_x, door_y) -> dict[str, float]:
+    """What a set of clips shows a predictor about the inner wall (chapter 5, § 5.2).
+
+    Args:
+        pos: ``[N, T, 2]`` positions; actions: ``[N, T-1, 2]``; wall_x, door_y: ``[N]``.
+
+    Returns:
+        ``blocked``: share of transitions cut short at the inner wall's face; ``clips_blocked``: share
+        of clips with at least one such transition; ``clips_passing``: share of clips that visit both
+        rooms (a door passage); ``ratio``: wall-blocked clips per door-passing clip.
+    """
+    pos, actions = np.asarray(pos, dtype=np.float64), np.asarray(actions, dtype=np.float64)
+    wall_x = np.asarray(wall_x, dtype=np.float64)
+    p, q = pos[:, :-1], pos[:, 1:]
+    cut_short = np.linalg.norm(q - (p + actions), axis=-1) > 1e-3
+    at_inner_wall = np.abs(q[..., 0] - wall_x[:, None]) <= WALL_HALF + 0.2
+    inner = cut_short & at_inner_wall
+    side = np.stack([same_room(pos[:, t], wall_x) for t in range(pos.shape[1])], 1)
+    passing = (side == -1).any(1) & (side == 1).any(1)
+    return {"blocked": float(inner.mean()), "clips_blocked": float(inner.any(1).mean()),
+            "clips_passing": float(passing.mean()),
+            "ratio": float(inner.any(1).mean() / max(passing.mean(), 1e-9))}
 
 
 def cache_key(cfg: TrajectoryConfig) -> str:

@@ -57,16 +57,18 @@ def draw_room(ax, wall_x: int, door_y: int, pos=None, goal=None, title: str | No
 
 
 def plot_rooms(data: dict, n: int = 6, title: str | None = None):
-    """``n`` clips of the offline dataset: layout, the dot's path (start ○, end ●), door crossings marked."""
+    """``n`` clips of the offline dataset: layout, the dot's path (start ○, end ●), titled by what the
+    clip shows about the inner wall: a door passage, a push the wall stops, or neither."""
     from ..data import two_rooms as tr
 
     fig, axes = plt.subplots(1, n, figsize=(2.1 * n, 2.4))
     for i, ax in enumerate(_np.atleast_1d(axes)):
+        st = tr.wall_contact_stats(data["pos"][i:i + 1], data["actions"][i:i + 1], data["wall_x"][i:i + 1],
+                                   data["door_y"][i:i + 1])
+        label = ("passes the door" if st["clips_passing"] else "stopped by the wall" if st["clips_blocked"]
+                 else "stays in its room")
         pos = data["pos"][i]
-        side = tr.same_room(pos, data["wall_x"][i])
-        crossed = (side == -1).any() and (side == 1).any()
-        draw_room(ax, int(data["wall_x"][i]), int(data["door_y"][i]),
-                  title="crosses the door" if crossed else "stays in its room")
+        draw_room(ax, int(data["wall_x"][i]), int(data["door_y"][i]), title=label)
         _draw_path(ax, pos)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -111,10 +113,11 @@ def _smooth(y, k: int = 25):
 
 
 def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int = 3, title: str | None = None,
-                       names=None):
-    """Imagined vs real: probe-decoded latent rollouts (dashed) against the true paths (solid) for ``n``
-    clips (titled ``names[i]``, default "clip i"), and (if ``errors`` ``{name: [H+1]}`` is given) the
-    mean error in pixels per rollout step."""
+                       names=None, imagined_label: str = "imagined (probe of the rollout)",
+                       error_label: str = "mean position error (px)"):
+    """Imagined vs real: decoded latent rollouts (dashed, ``imagined_label``) against the true paths
+    (solid) for ``n`` clips (titled ``names[i]``, default "clip i"), and (if ``errors`` ``{name: [H+1]}``
+    is given) the error in pixels per rollout step (``error_label``)."""
     from ..data import two_rooms as tr
 
     cols = n + (errors is not None)
@@ -126,17 +129,16 @@ def plot_rollout_check(true_pos, roll_pos, wall_x, door_y, errors=None, n: int =
         draw_room(ax, int(wall_x[i]), int(door_y[i]), title=names[i] if names else f"clip {i + 1}")
         ax.plot(true_pos[i][:, 0], true_pos[i][:, 1], "-", color=PLAN_COLORS["truth"], lw=1.6, label="real path")
         ax.plot(roll_pos[i][:, 0], roll_pos[i][:, 1], "--", color=PLAN_COLORS["rollout"], lw=1.6,
-                label="imagined (probe of the rollout)")
+                label=imagined_label)
         ax.plot(*true_pos[i][0], "o", color=PLAN_COLORS["truth"], ms=4)
     axes[0].legend(fontsize=7, loc="lower left")
     if errors is not None:
         ax = axes[-1]
-        for name, err in errors.items():
-            ax.plot(_np.arange(len(err)), err, lw=2, label=name,
-                    color=PLAN_COLORS["rollout"] if "roll" in name else PLAN_COLORS["truth"])
+        for (name, err), color in zip(errors.items(), (PLAN_COLORS["rollout"], PLAN_COLORS["truth"], PLAN_COLORS["path"])):
+            ax.plot(_np.arange(len(err)), err, lw=2, label=name, color=color)
         ax.axhline(tr.SUCCESS_RADIUS, color=PLAN_COLORS["goal"], ls=":", lw=1,
                    label=f"success radius {tr.SUCCESS_RADIUS:g} px")
-        ax.set(xlabel="predictor calls from the encoded frame", ylabel="mean position error (px)",
+        ax.set(xlabel="predictor calls from the encoded frame", ylabel=error_label,
                title="error grows with the horizon")
         ax.legend(fontsize=7)
     if title:
@@ -301,7 +303,7 @@ def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, ite
         draw_room(ax, wall_x, door_y, goal=goal, title=f"iteration {it + 1}")
         draw_plan_iteration(ax, history[it], decode)
         ax.plot(*_np.asarray(start), "o", color=PLAN_COLORS["path"], ms=5)
-    fig.suptitle("imagined rollouts (probe-decoded): samples grey, elites orange, updated mean red", fontsize=9)
+    fig.suptitle("imagined rollouts (decoded): samples grey, elites orange, updated mean red", fontsize=9)
     return fig
 
 

@@ -1,0 +1,48 @@
+"""Benchmark records: where they live, how they are named, read and written (``bench/results/README.md``).
+
+``python -m ebjepa_mini.bench`` writes one JSON record per benchmark, preset and configuration;
+chapters, the results page and the status page read them with :func:`stored_results`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+__all__ = ["results_dir", "stored_results", "record_name", "write_json"]
+
+
+def results_dir() -> Path:
+    """The repository's ``bench/results`` folder, found upwards from the working directory (chapters
+    execute in ``chapters/``); ``bench/results`` relative to it when there is none (e.g. on Colab)."""
+    for base in [Path.cwd(), *Path.cwd().parents]:
+        if (base / "bench" / "results").is_dir():
+            return base / "bench" / "results"
+    return Path("bench", "results")
+
+
+def stored_results(pattern: str = "*.json", folder: str | os.PathLike | None = None) -> dict[str, dict]:
+    """Stored benchmark records matching ``pattern`` (e.g. ``"world_*_cpu.json"``), by file stem, sorted.
+
+    Each record holds the benchmark's summary plus ``preset``, ``hardware``, ``date``, ``command``.
+    ``folder``: another folder (e.g. ``results_dir() / "archive"``).
+    """
+    base = results_dir() if folder is None else Path(folder)
+    return {p.stem: json.loads(p.read_text()) for p in sorted(base.glob(pattern))}
+
+
+def record_name(benchmark: str, preset: str, variants=(), tag: str | None = None) -> str:
+    """The file name of a record: ``NAME[_VARIANT...]_PRESET[-TAG].json`` (``None`` variants are left out)."""
+    parts = [benchmark, *(v for v in variants if v), preset]
+    return "_".join(parts) + (f"-{tag}" if tag else "") + ".json"
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as indented JSON atomically (a temporary file in the same folder, then a rename),
+    so a reader never sees half a record."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
