@@ -17,8 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ebjepa_mini.bench import hardware
-from ebjepa_mini.records import write_json
+from ebjepa_mini.records import hardware, write_json
 from ebjepa_mini.planning import wall_push_test
 from ebjepa_mini.presets import get_preset
 from ebjepa_mini.world import layout_probe, train_world_model

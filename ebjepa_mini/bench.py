@@ -28,7 +28,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import asdict
@@ -38,32 +37,9 @@ import numpy as np
 import torch
 
 from .presets import PRESET_NAMES, get_preset
-from .records import record_name, results_dir, stored_results, write_json  # noqa: F401  (chapters import them from here)
+from .records import hardware, record_name, results_dir, stored_results, write_json  # noqa: F401  (chapters import them from here)
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
-
-
-def hardware() -> str:
-    """A short description of the machine: CPU model and cores (and GPU if used)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    desc = f"{cpu}, {os.cpu_count()} cores"
-    try:
-        usable = len(os.sched_getaffinity(0))
-        if usable < (os.cpu_count() or usable):
-            desc += f" ({usable} usable by this process)"
-    except (AttributeError, OSError):
-        pass
-    desc += f", torch threads {torch.get_num_threads()}"
-    if torch.cuda.is_available():
-        desc += f", GPU {torch.cuda.get_device_name(0)}"
-    return desc
 
 
 def bench_collapse(preset: str, seed: int = 0) -> dict:
@@ -131,14 +107,14 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                 world_overrides: dict | None = None, plan_overrides: dict | None = None) -> dict:
     """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
 
-    ``oracle`` (see :func:`~ebjepa_mini.planning.evaluate`): the planner simulates its samples with
+    ``oracle`` (see :func:`~ebjepa_mini.planning.episodes.evaluate`): the planner simulates its samples with
     the true physics and scores the true positions (``"positions"``: no model is trained or loaded)
     or the model's encoder on them (``"encoder"``: the model with a perfect predictor).
     """
     from dataclasses import replace
 
     from .data.two_rooms import EVAL_SEED, sample_tasks
-    from .planning import evaluate
+    from .planning import evaluate, world_diagnostics
     from .world import file_sha256, load_world_model, save_world_model, settings_weights, train_world_model
 
     p = get_preset(preset)
@@ -194,55 +170,6 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
                          "mean_final_distance": summary["mean_final_distance"],
                          "train_s": round(train_s, 1), "plan_s": summary["plan_wall_s"], **diag}],
             "wall_s": round(time.perf_counter() - t0, 1)}
-
-
-def world_diagnostics(model, tasks: dict, plan, device="cpu", fixed_wall: bool = False) -> dict:
-    """Why a world model plans as it does, in eight numbers (chapter 5 § 5.6, chapter 6 § 6.5):
-
-    * ``kept_dot``, ``kept_wall``, ``kept_door``: share of the dot position (mean of x and y), the
-      wall's x and the door's y that a linear read-out recovers from the latent
-      (:func:`~ebjepa_mini.world.layout_probe`; 1 perfect, 0 no better than a constant guess;
-      the layout ones are ``None`` for a model trained in one fixed layout);
-    * ``wall_stop``, ``door_pass``: share of pushes into the solid wall that the model imagines
-      stopping, and of pushes through the door that it imagines passing
-      (:func:`~ebjepa_mini.planning.wall_push_test`, judged in latent space);
-    * ``door_wins_true``, ``door_wins_enc``, ``door_wins_model``: share of the evaluation tasks on
-      which the hand-made door plan has a lower eq. 14 energy than the wall plan
-      (:func:`~ebjepa_mini.planning.energy_breakdown`), scored on true positions, with the encoder
-      on the true frames, and with the model's imagined rollout;
-    * ``drift_px_8``, ``drift_px_32``, ``drift_px_end``: how far (median, pixels) the imagined dot is
-      from the true one after 8, 32 and ``plan.horizon`` steps of the door plans of the first ``DRIFT_TASKS`` tasks
-      (:func:`~ebjepa_mini.planning.imagined_positions`, decoded by the nearest encoding).
-    """
-    from .data.two_rooms import simulate
-    from .planning import door_and_wall_plans, energy_breakdown, imagined_positions, wall_push_test
-    from .world import layout_probe
-
-    kept = layout_probe(model).kept
-    push = wall_push_test(model, fixed_wall=fixed_wall)
-    plans = door_and_wall_plans(tasks, speed=plan.max_norm or _hand_plan_speed(), horizon=plan.horizon)
-    e = {name: energy_breakdown(model, tasks, a, device=device) for name, a in plans.items()}
-    wins = {k: float(np.mean(e["door"][k] < e["wall"][k])) for k in ("positions", "encoder", "model")}
-    sub = {k: np.asarray(v)[:DRIFT_TASKS] for k, v in tasks.items()}
-    door = plans["door"][:DRIFT_TASKS]
-    err = np.linalg.norm(imagined_positions(model, sub, door, device=device)
-                         - simulate(sub["start"], door, sub["wall_x"], sub["door_y"]), axis=-1)
-    drift = {f"drift_px_{name}": round(float(np.median(err[:, min(t, err.shape[1] - 1)])), 2)
-             for name, t in (("8", 8), ("32", 32), ("end", err.shape[1] - 1))}
-    layout = (None, None) if fixed_wall else (round(float(kept[2]), 3), round(float(kept[3]), 3))
-    return {"kept_dot": round(float(kept[:2].mean()), 3), "kept_wall": layout[0], "kept_door": layout[1],
-            "wall_stop": round(push["wall_stop"], 3), "door_pass": round(push["door_pass"], 3),
-            "door_wins_true": round(wins["positions"], 3), "door_wins_enc": round(wins["encoder"], 3),
-            "door_wins_model": round(wins["model"], 3), **drift}
-
-
-DRIFT_TASKS = 20              # tasks whose door plans world_diagnostics decodes step by step
-
-
-def _hand_plan_speed() -> float:
-    """The speed of the hand-made plans when the planner does not clip its steps: the action box's diagonal."""
-    from .data.two_rooms import MAX_ACTION
-    return MAX_ACTION * 2 ** 0.5
 
 
 def _tasks_call(n: int, seed: int, fixed_wall: bool) -> str:

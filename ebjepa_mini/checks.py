@@ -401,7 +401,7 @@ __all__ += ["check_mppi_update"]
 
 def check_mppi_update(fn: Callable, seed: int = 0) -> None:
     """Exercise 6.6: ``fn(samples [N, H, A], costs [N], num_elites, temperature) -> (mean [H, A], std [H, A])``
-    must be ONE refit of MPPI (paper Alg. 1) exactly as :func:`ebjepa_mini.planning.mppi` does it.
+    must be ONE refit of MPPI (paper Alg. 1) exactly as :func:`ebjepa_mini.planning.optimizers.mppi` does it.
 
     The reference is the package itself, not a copy of its formula: ``mppi`` runs two iterations on the
     quadratic cost ``E(a) = sum_{t, j} (a_{t,j} - target_{t,j})^2`` with a seeded generator and records the

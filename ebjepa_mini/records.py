@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from pathlib import Path
 
-__all__ = ["results_dir", "stored_results", "record_name", "write_json"]
+import torch
+
+__all__ = ["results_dir", "stored_results", "record_name", "write_json", "hardware"]
 
 
 def results_dir() -> Path:
@@ -46,3 +49,26 @@ def write_json(path: str | os.PathLike, obj) -> Path:
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def hardware() -> str:
+    """A short description of the machine: CPU model and cores (and GPU if used)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    desc = f"{cpu}, {os.cpu_count()} cores"
+    try:
+        usable = len(os.sched_getaffinity(0))
+        if usable < (os.cpu_count() or usable):
+            desc += f" ({usable} usable by this process)"
+    except (AttributeError, OSError):
+        pass
+    desc += f", torch threads {torch.get_num_threads()}"
+    if torch.cuda.is_available():
+        desc += f", GPU {torch.cuda.get_device_name(0)}"
+    return desc

@@ -158,7 +158,7 @@ class PlannerLab:
     trained there, else a random layout), the
     planner (MPPI or CEM), its temperature, samples, elites, horizon and the cost (cumulative or
     last state), then plans one step (to see the imagined rollouts: samples, elites, mean,
-    decoded to positions by the probe) or runs a whole episode (to see the executed path).
+    decoded to positions by their nearest encodings) or runs a whole episode (to see the executed path).
 
     Args:
         run: a :class:`~ebjepa_mini.world.WorldRun`; default: the committed pretrained model.
@@ -222,16 +222,15 @@ class PlannerLab:
         return {k: v[i:i + 1] for k, v in self.tasks.items()}
 
     def _decode(self, actions):
-        """Positions of the imagined rollouts of ``actions [N, H, 2]`` from the task's start (probe)."""
-        import torch
+        """Positions of the imagined rollouts of ``actions [N, H, 2]`` from the task's start, each latent
+        decoded by its nearest encoding (:func:`~ebjepa_mini.planning.yardsticks.imagined_positions`)."""
+        import numpy as np
 
-        from .data import two_rooms as tr
+        from .planning import imagined_positions
 
-        t = self._task()
-        with torch.no_grad():
-            z0 = self.run.model.encode(tr.normalize_obs(tr.render(t["start"], t["wall_x"], t["door_y"])))
-            z = self.run.model.rollout(z0.expand(len(actions), -1), actions)
-            return self.run.model.positions(z).numpy()
+        t, n = self._task(), len(actions)
+        return imagined_positions(self.run.model, {"start": np.repeat(t["start"], n, 0), "wall_x": np.repeat(t["wall_x"], n),
+                                                   "door_y": np.repeat(t["door_y"], n)}, actions)
 
     def plan_once(self) -> list:
         """Optimise one plan from the task's start; keeps (and returns) the per-iteration history."""

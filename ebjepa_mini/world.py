@@ -367,13 +367,18 @@ PRETRAINED = Path(__file__).parent / "assets" / "world_model_cpu.pt"
 #: the committed models: ``cpu`` (the chapters' default, trained on 2 CPU cores) and ``gpu`` (trained
 #: on one GPU by ``python -m ebjepa_mini.bench world --preset gpu --save-model ...``); each has a JSON card
 PRETRAINED_PRESETS = ("cpu", "gpu")
+PRETRAINED_VARIANTS = (("cpu", "k8"),)
 
 
-def pretrained_path(preset: str = "cpu") -> Path:
-    """The committed world model trained under ``preset`` (``"cpu"`` or ``"gpu"``); its card is the ``.json`` beside it."""
+def pretrained_path(preset: str = "cpu", tag: str | None = None) -> Path:
+    """The committed world model trained under ``preset`` (``"cpu"`` or ``"gpu"``); its card is the ``.json``
+    beside it. ``tag`` names a committed variant of that preset's recipe (``"k8"``: the ``cpu`` recipe with
+    the paper's 8-step rollouts on 13-frame clips, chapter 5 § 5.5)."""
     if preset not in PRETRAINED_PRESETS:
         raise ValueError(f"preset must be one of {PRETRAINED_PRESETS}, got {preset!r}")
-    return PRETRAINED.with_name(f"world_model_{preset}.pt")
+    if tag is not None and (preset, tag) not in PRETRAINED_VARIANTS:
+        raise ValueError(f"tag must be None or one of {[t for p, t in PRETRAINED_VARIANTS if p == preset]}, got {tag!r}")
+    return PRETRAINED.with_name(f"world_model_{preset}{'-' + tag if tag else ''}.pt")
 
 
 def save_world_model(run: WorldRun, path, extra: dict | None = None) -> Path:
@@ -391,6 +396,8 @@ def load_world_model(path=None, device="cpu") -> WorldRun:
     state = load_checkpoint(path, map_location=device)
     s = dict(state["settings"])
     s["stacks"] = tuple(s["stacks"])
+    # models saved before long walks existed were trained on clips generated whole (no windows)
+    s.setdefault("walk_len", s["clip_len"])
     settings = WorldSettings(**s)
     model = build_model(settings)
     model.load_state_dict(state["state_dict"])

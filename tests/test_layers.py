@@ -171,11 +171,12 @@ def test_reader_sees_every_kind_of_import():
     ``from . import module``, absolute, and imports inside functions."""
     g = import_graph()
     assert "ebjepa_mini.presets" in g["ebjepa_mini"]                 # from .presets import ... (root package)
-    assert "ebjepa_mini.data.two_rooms" in g["ebjepa_mini.planning"]  # from .data import two_rooms as tr
+    assert "ebjepa_mini.data.two_rooms" in g["ebjepa_mini.planning.yardsticks"]  # from ..data import two_rooms as tr
     assert "ebjepa_mini.energy" in g["ebjepa_mini.checks"]            # from . import energy
     assert "ebjepa_mini.energy" in g["ebjepa_mini.viz.energy"]        # from .. import energy
     assert "ebjepa_mini.video" in g["ebjepa_mini.viz.video"]          # from ..video import ... inside a function
     assert "ebjepa_mini.world" in g["ebjepa_mini.bench"]              # inside a function
+    assert "ebjepa_mini.world" in g["ebjepa_mini.planning.yardsticks"]  # from ..world import ... inside a function
 
 
 @pytest.mark.parametrize("case", ["upward", "cycle", "absolute upward"])

@@ -10,7 +10,7 @@ opening ``door_y - 4 < y < door_y + 4``. Layouts are random: ``wall_x`` in 20..4
 Everything here is vectorised over a leading batch dimension, so one function moves a thousand
 dots as cheaply as one: :func:`move` is the physics used by the Gymnasium environment
 (:class:`TwoRoomsEnv`), by the offline data generator (:func:`generate_trajectories`) and by the
-batched planning evaluation (``ebjepa_mini.planning.evaluate``).
+batched planning evaluation (``ebjepa_mini.planning.episodes.evaluate``).
 
 Collision rule (one rule everywhere; the reference library moves dots differently in its data and its environment):
 a step that would enter a wall stops ``CONTACT_GAP`` pixels before the wall. No noise.

@@ -14,7 +14,7 @@ from .style import ENERGY_CMAP, NEUTRALS, PALETTE, PLAN_COLORS, WORLD_TERM_COLOR
 
 __all__ = ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_probe_kept",
            "plot_energy_breakdown", "plot_energy_maps", "plot_plan_choice", "plot_episodes",
-           "draw_plan_iteration", "plot_mppi_iterations", "plot_stored_success", "plot_success_bars"]
+           "draw_plan_iteration", "plot_mppi_iterations", "plot_goal_distance", "plot_stored_success", "plot_success_bars"]
 
 
 #: Pixels of canvas shown outside the border walls.
@@ -170,7 +170,7 @@ def plot_probe_kept(probes: dict, targets, title: str | None = None):
 
 
 def plot_energy_breakdown(scores: dict, labels: dict | None = None):
-    """One panel per scorer of :func:`~ebjepa_mini.planning.energy_breakdown`: every task as a point
+    """One panel per scorer of :func:`~ebjepa_mini.planning.yardsticks.energy_breakdown`: every task as a point
     (energy of the wall plan, energy of the door plan); below the diagonal the energy prefers the door.
 
     Args:
@@ -196,13 +196,13 @@ def plot_energy_breakdown(scores: dict, labels: dict | None = None):
 
 def plot_energy_maps(maps: dict, wall_x: int, door_y: int, start, goal, step: float):
     """One panel per energy landscape of the same task: the planning energy's term ``d(p)`` for the
-    dot at every grid point ``p`` (e.g. :class:`~ebjepa_mini.planning.EnergyMap` values), dark = low,
+    dot at every grid point ``p`` (e.g. :class:`~ebjepa_mini.planning.yardsticks.EnergyMap` values), dark = low,
     each panel scaled from its own minimum to its maximum (their units differ), with the walls,
     start (○) and goal (★).
 
     Args:
         maps: ``{panel title: values [G, G]}`` at the positions of
-            :func:`~ebjepa_mini.planning.map_grid` (``step`` px apart, rows y, columns x).
+            :func:`~ebjepa_mini.planning.yardsticks.map_grid` (``step`` px apart, rows y, columns x).
     """
     from ..data import two_rooms as tr
 
@@ -252,7 +252,7 @@ def plot_plan_choice(shares: dict, title: str | None = None):
 
 
 def plot_episodes(result, n: int = 8, cols: int = 4, title: str | None = None):
-    """Executed paths of ``n`` planning episodes (a :class:`~ebjepa_mini.planning.PlanResult`)."""
+    """Executed paths of ``n`` planning episodes (a :class:`~ebjepa_mini.planning.episodes.PlanResult`)."""
     rows = int(_math.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.45 * rows))
     t = result.tasks
@@ -286,6 +286,22 @@ def draw_plan_iteration(ax, step: dict, decode):
         ax.plot(p[:, 0], p[:, 1], "-", color=PLAN_COLORS["elites"], lw=0.9, alpha=0.9)
     m = decode(mean[None])[0]
     ax.plot(m[:, 0], m[:, 1], "-", color=PLAN_COLORS["mean"], lw=2.2)
+
+
+def plot_goal_distance(d_goal, success, n: int = 8):
+    """Distance to the goal ``d_goal [E, M+1]`` (pixels) along executed paths, for the first ``n``
+    episodes: blue where the episode succeeded (``success [E]``), red where it failed; the success radius dotted."""
+    from ..data import two_rooms as tr
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for e in range(min(n, len(d_goal))):
+        ax.plot(d_goal[e], color=PLAN_COLORS["path"] if success[e] else PALETTE["sigreg"], lw=1.2)
+    ax.axhline(tr.SUCCESS_RADIUS, color=PLAN_COLORS["goal"], ls=":", label="success radius")
+    ax.set(xlabel="environment step", ylabel="distance to the goal (px)",
+           title="distance to the goal along executed paths (blue success, red failure)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
 
 
 def plot_mppi_iterations(history: list, decode, wall_x, door_y, start, goal, iters=(0, 1, -1), fig=None):
