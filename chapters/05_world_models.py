@@ -352,9 +352,10 @@ H = S.walk_len - 1
 n_test = 100 if preset.name != "ci" else 24
 test = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=n_test, length=H + 1, fixed_wall=S.fixed_wall, seed=123))
 start = {"start": test["pos"][:, 0], "wall_x": test["wall_x"], "door_y": test["door_y"]}
-k8 = load_world_model(pretrained_path("cpu", tag="k8")).model      # the same recipe with the paper's K = 8
+k8_path = pretrained_path("cpu", tag="k8")          # the same recipe with the paper's K = 8
 imag = imagined_positions(m, start, test["actions"])                            # [n, H+1, 2]
-imag_k8 = imagined_positions(k8, start, test["actions"])
+imag_k8 = (imagined_positions(load_world_model(k8_path).model, start, test["actions"]) if k8_path.exists()
+           else np.full_like(imag, np.nan))
 with torch.no_grad():
     z0 = m.encode(tr.normalize_obs(tr.render(start["start"], start["wall_x"], start["door_y"])))
     p_probe = m.positions(m.rollout(z0, torch.from_numpy(test["actions"]))).numpy()
