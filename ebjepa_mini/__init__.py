@@ -1,8 +1,14 @@
 """ebjepa_mini: the teaching package behind the EB-JEPA Mini Book.
 
-Modules, from foundations to presentation (imports only point left):
+Layers, lowest first; a module imports only from its own layer and those below (``tests/test_layers.py``):
 
-``regularizers`` · ``energy`` · ``nets`` · ``data`` · ``metrics``  <-  ``jepa`` · ``train``  <-  ``viz`` · ``widgets`` · ``checks``
+0. ``data/``: datasets and their generators;
+1. foundations: this root (seeds, :func:`get_device`, :func:`experiment_setup`, :func:`chapter_setup`),
+   ``presets``, ``records``, ``regularizers``, ``energy``, ``nets``, ``metrics``, ``optim``, ``probes``, ``train``;
+2. models and their experiments: ``jepa``, ``collapse``, ``image``, ``video``, ``world``;
+3. ``planning/``;
+4. presentation: ``viz/``, ``widgets``, ``checks``;
+5. the command line: ``bench``.
 """
 from __future__ import annotations
 
@@ -16,7 +22,8 @@ import torch
 from .presets import PRESET_NAMES, get_preset
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "get_device", "get_preset", "PRESET_NAMES", "chapter_setup", "__version__"]
+__all__ = ["seed_everything", "get_device", "get_preset", "PRESET_NAMES", "chapter_setup", "experiment_setup",
+           "__version__"]
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -34,12 +41,20 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def get_device(prefer: str | None = None) -> torch.device:
-    """Pick the device: ``EBJEPA_DEVICE`` or ``prefer`` if given, else CUDA, then MPS, then CPU.
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
+    """Pick the device: ``prefer`` if given, else ``EBJEPA_DEVICE``, else CUDA, then MPS, then CPU.
+
+    The one place a device is chosen: :func:`chapter_setup` and every experiment's ``device``
+    argument (``None`` there means "pick one here") go through it.
 
     Raises:
+        TypeError: if ``prefer`` is not a string, a ``torch.device`` or ``None``.
         ValueError: if the requested device is not one of cpu/cuda/mps or is not available.
     """
+    if isinstance(prefer, torch.device):
+        prefer = str(prefer)
+    if prefer is not None and not isinstance(prefer, str):
+        raise TypeError(f"device must be a str, a torch.device or None, got {type(prefer).__name__}")
     prefer = prefer or os.environ.get("EBJEPA_DEVICE") or None
     if prefer is not None:
         kind = prefer.split(":")[0]
@@ -55,6 +70,33 @@ def get_device(prefer: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def experiment_setup(preset: str | None, section: str, settings=None, seed: int = 0, device=None):
+    """What every experiment (collapse, image, video) resolves first, before it loads any data.
+
+    Args:
+        preset: a preset name or ``None`` (:func:`get_preset`).
+        section: the preset's section the experiment reads (``"collapse"``, ``"image"``, ``"video"``).
+        settings: settings replacing the preset's section, of the section's class; ``None`` keeps the preset's.
+        seed: an int >= 0.
+        device: a device or ``None`` (:func:`get_device`).
+
+    Returns:
+        ``(preset, settings, device)``.
+
+    Raises:
+        TypeError: if ``settings`` is not of the section's class.
+        ValueError: for a bad seed, preset or device.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    p = get_preset(preset)
+    kind = type(getattr(p, section))
+    cfg = getattr(p, section) if settings is None else settings
+    if not isinstance(cfg, kind):
+        raise TypeError(f"settings must be a {kind.__name__}, got {type(cfg).__name__}")
+    return p, cfg, get_device(device)
 
 
 def chapter_setup(seed: int = 0, preset: str | None = None):

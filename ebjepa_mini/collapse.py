@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
+from . import experiment_setup
 from .data.sources import load_cifar10, load_mnist
 from .data.views import MNIST_VIEWS, ViewAugment, to_float_images
 from .jepa import ImageJEPA, RegularizerWeights
 from .metrics import collapse_verdict, covariance_spectrum, effective_rank, per_dim_std
 from .nets import ConvEncoder, projector
-from .presets import CollapseSettings, get_preset
+from .presets import CollapseSettings
 from .train import Trainer
 
 __all__ = ["CollapseExperiment", "RunResult", "SWITCHES", "DEFAULT_WEIGHTS", "KEY_SETTINGS", "linear_probe_accuracy"]
@@ -66,7 +67,8 @@ class CollapseExperiment:
             default (``EBJEPA_PRESET`` or the device); sizes come from ``preset.collapse``.
         seed: seed of the model initialisation, the views and the batches.
         settings: optional :class:`~ebjepa_mini.presets.CollapseSettings` overriding the preset's.
-        device: torch device (default CPU: the model is tiny).
+        device: torch device (default CPU: the model is tiny; ``None`` lets
+            :func:`~ebjepa_mini.get_device` pick).
 
     Usage::
 
@@ -78,14 +80,10 @@ class CollapseExperiment:
 
     def __init__(self, preset: str | None = "ci", seed: int = 0, settings: CollapseSettings | None = None,
                  device: str | torch.device = "cpu"):
-        if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-        self.preset = get_preset(preset)
-        self.cfg = settings or self.preset.collapse
+        self.preset, self.cfg, self.device = experiment_setup(preset, "collapse", settings, seed, device)
         if self.cfg.dataset not in ("mnist", "cifar10"):
             raise ValueError(f"settings.dataset must be 'mnist' or 'cifar10', got {self.cfg.dataset!r}")
         self.seed = seed
-        self.device = torch.device(device)
         data = load_mnist() if self.cfg.dataset == "mnist" else load_cifar10(prefer_full=False)
         self.data_source, self.is_fallback = data.source, data.is_fallback
         n = min(self.cfg.n_train, len(data.x_train))

@@ -24,13 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import experiment_setup
 from .data.sources import load_cifar10
 from .data.views import ViewAugment, to_float_images
 from .jepa import ImageJEPA, RegularizerWeights
 from .metrics import covariance_spectrum, effective_rank, per_dim_std
 from .nets import ConvEncoder, cifar_resnet18, projector
 from .optim import LARS
-from .presets import ImageSettings, get_preset
+from .presets import ImageSettings
 from .probes import ProbeResult, linear_probe
 from .regularizers import two_view_loss
 from .train import NonFiniteLossError, Trainer, warmup_cosine
@@ -147,7 +148,8 @@ class ImageExperiment:
         preset: preset name or ``None`` (``EBJEPA_PRESET`` or the device); sizes from ``preset.image``.
         seed: seed of initialisation, batches, views and SIGReg directions.
         settings: an :class:`~ebjepa_mini.presets.ImageSettings` replacing the preset's.
-        device: torch device (default: CUDA if available, else CPU).
+        device: torch device (default ``None``: :func:`~ebjepa_mini.get_device` picks
+            ``EBJEPA_DEVICE``, else CUDA, MPS, CPU).
         allow_fallback: without the CIFAR-10 files, use the offline fallback images.
 
     Usage::
@@ -159,13 +161,8 @@ class ImageExperiment:
 
     def __init__(self, preset: str | None = None, seed: int = 0, settings: ImageSettings | None = None,
                  device=None, allow_fallback: bool = True):
-        self.preset = get_preset(preset)
-        self.cfg = settings if settings is not None else self.preset.image
-        if not isinstance(self.cfg, ImageSettings):
-            raise TypeError(f"settings must be an ImageSettings, got {type(self.cfg).__name__}")
+        self.preset, self.cfg, self.device = experiment_setup(preset, "image", settings, seed, device)
         self.seed = seed
-        self.device = torch.device(device) if device is not None else torch.device(
-            "cuda" if torch.cuda.is_available() else "cpu")
         data = load_cifar10(prefer_full=self.cfg.n_train > 10_000, allow_fallback=allow_fallback)
         self.data_source = data.source
         self.is_fallback = data.is_fallback

@@ -1,14 +1,16 @@
-"""Joint-Embedding Predictive Architectures: one energy, three instantiations.
+"""The image JEPA of chapters 2-3 and the weights of its objective.
 
-Paper eqs. 1-5 (chapter 1):
+Paper eqs. 1-5 (chapter 1) write every JEPA with one energy,
 
 .. math:: z = f_\\theta(x),\\quad u = q_\\omega(a),\\quad
           E(x, x', a) = L_{pred}\\bigl(g_\\phi(f_\\theta(x), u),\\ f_\\theta(x')\\bigr),\\qquad
           L = L_{pred} + \\lambda R(z)
 
-* image (eq. 2): predictor = identity, ``x, x'`` two views of one image (:class:`ImageJEPA`);
-* video (eq. 3): predictor on the most recent frame representations (chapter 4);
-* action-conditioned (eq. 4): predictor conditioned on ``u = q(a)`` (chapter 5).
+(:func:`ebjepa_mini.energy.jepa_energy`), instantiated three times:
+
+* image (eq. 2): predictor = identity, ``x, x'`` two views of one image (:class:`ImageJEPA`, here);
+* video (eq. 3): predictor on the most recent frame representations (:mod:`ebjepa_mini.video`, chapter 4);
+* action-conditioned (eq. 4): predictor conditioned on ``u = q(a)`` (:mod:`ebjepa_mini.world`, chapter 5).
 
 Targets are not detached and there is no EMA teacher: collapse is prevented by the
 regulariser ``R`` alone (EB-JEPA's choice).
@@ -21,51 +23,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .energy import jepa_energy
 from .regularizers import two_view_loss
 
-__all__ = ["JEPA", "ImageJEPA", "RegularizerWeights"]
-
-
-class JEPA(nn.Module):
-    """The unified energy of paper eqs. 1-5.
-
-    Args:
-        encoder: ``f_theta``, maps observations to representations.
-        predictor: ``g_phi(z, u)``; ``None`` means identity (image JEPA). Called as
-            ``predictor(z)`` when there is no conditioning and ``predictor(z, u)`` otherwise.
-        action_encoder: ``q_omega``; ``None`` means identity on the actions.
-    """
-
-    def __init__(self, encoder: nn.Module, predictor: nn.Module | None = None,
-                 action_encoder: nn.Module | None = None):
-        super().__init__()
-        self.encoder = encoder
-        self.predictor = predictor
-        self.action_encoder = action_encoder
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``z = f_theta(x)``."""
-        return self.encoder(x)
-
-    def predict(self, z: torch.Tensor, a: torch.Tensor | None = None) -> torch.Tensor:
-        """``g_phi(z, q_omega(a))`` (identity predictor when none was given)."""
-        if self.predictor is None:
-            if a is not None:
-                raise ValueError("a (actions) were given but this JEPA has no predictor to condition on them")
-            return z
-        if a is None:
-            return self.predictor(z)
-        u = self.action_encoder(a) if self.action_encoder is not None else a
-        return self.predictor(z, u)
-
-    def energy(self, x: torch.Tensor, x_prime: torch.Tensor, a: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-sample energy ``E(x, x', a) = || g(f(x), q(a)) - f(x') ||^2`` (paper eq. 1), shape ``[B]``.
-
-        Low for compatible pairs, high for incompatible ones -- once trained. This is
-        :func:`ebjepa_mini.energy.jepa_energy` (chapter 1) applied to this model's modules.
-        """
-        return jepa_energy(self.encoder, self.predictor, x, x_prime, a, self.action_encoder if a is not None else None)
+__all__ = ["ImageJEPA", "RegularizerWeights"]
 
 
 @dataclass

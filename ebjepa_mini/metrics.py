@@ -1,7 +1,9 @@
-"""Diagnostics of an embedding: is it healthy, dimensionally collapsed, or completely collapsed?
+"""Diagnostics of an embedding (is it healthy, dimensionally collapsed, or completely collapsed?)
+and the detection score of chapter 4.
 
-Taught in chapter 2. All functions take embeddings ``z: [N, D]`` (a torch tensor or a
-NumPy array) and never need gradients.
+The collapse diagnostics are taught in chapter 2; they take embeddings ``z: [N, D]`` (a torch
+tensor or a NumPy array) and never need gradients. :func:`average_precision_by_horizon` scores
+chapter 4's detection maps of 1-, 2-, ... step-ahead predictions.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import torch
 
 __all__ = ["effective_rank", "per_dim_std", "covariance_spectrum", "collapse_verdict", "CollapseReport",
-           "VERDICTS"]
+           "VERDICTS", "average_precision_by_horizon"]
 
 VERDICTS = ("healthy", "dimensional collapse", "complete collapse")
 
@@ -129,3 +131,31 @@ def collapse_verdict(z, complete_tol: float = 0.05, rank_fraction: float = 0.1) 
     else:
         verdict = VERDICTS[0]
     return CollapseReport(verdict, erank, d, rel, float(var.sqrt().mean()))
+
+
+def average_precision_by_horizon(scores: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray) -> float:
+    """Binary average precision of scores against 0/1 labels over all flattened cells (scikit-learn).
+
+    A thin, checked wrapper of :func:`sklearn.metrics.average_precision_score`: AP is the area under
+    the precision-recall curve, 1.0 for a scorer that ranks every positive above every negative and
+    about the positive rate for a random scorer.
+
+    Args:
+        scores: any shape (e.g. ``[B, T, 8, 8]`` logits or probabilities; only the order matters).
+        labels: same shape, values in {0, 1}, at least one positive.
+
+    Returns:
+        AP as a float in ``[0, 1]``.
+    """
+    from sklearn.metrics import average_precision_score
+
+    s = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if s.shape != y.shape:
+        raise ValueError(f"scores and labels must have the same shape, got {s.shape} and {y.shape}")
+    y = y.reshape(-1)
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("labels must be binary (values 0 and 1)")
+    if y.sum() == 0:
+        raise ValueError("labels need at least one positive cell for average precision")
+    return float(average_precision_score(y, s.reshape(-1).astype(np.float64)))

@@ -1,18 +1,26 @@
-"""Networks: small CPU ConvNets, the CIFAR ResNet-18 variant, and projector MLPs.
+"""Networks: small CPU ConvNets, the CIFAR ResNet-18 variant, projector MLPs, and the video networks.
 
 Chapter 2 uses :class:`ConvEncoder` + :func:`projector`; chapter 3 adds the CIFAR
 ResNet-18 (:func:`cifar_resnet18`, as in the reference code, see :doc:`/book/paper_and_book`).
-Later chapters add their encoders and
-predictors here (ResNet-5, ResUNet, IMPALA, GRU).
+Chapter 4's video JEPA (:mod:`ebjepa_mini.video`) is built from the per-frame encoder :class:`ResNet5`,
+the two-frame :class:`PairPredictor` (a :class:`ResUNet`), the :class:`VideoProjector` and the
+read-out heads :class:`DetectionHead` and :class:`PixelDecoder` (layers as in the reference code).
+Clips are ``x: [B, T, C, H, W]`` and representations ``z: [B, T, D, H, W]`` (time at dim 1, so
+folding time into the batch, :func:`fold_time`, is a free reshape).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvEncoder", "projector", "BasicBlock", "CIFARResNet18", "cifar_resnet18", "count_parameters"]
+from .data.moving_mnist import GRID
+
+__all__ = ["ConvEncoder", "projector", "BasicBlock", "CIFARResNet18", "cifar_resnet18", "count_parameters",
+           "check_clip", "fold_time", "ResNet5", "ResUNet", "PairPredictor", "VideoProjector", "DetectionHead",
+           "PixelDecoder"]
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -131,3 +139,194 @@ class CIFARResNet18(nn.Module):
 def cifar_resnet18(in_channels: int = 3) -> CIFARResNet18:
     """The CIFAR ResNet-18 variant of the reference code (random init)."""
     return CIFARResNet18(in_channels)
+
+
+def check_clip(x: torch.Tensor, name: str, min_frames: int = 1) -> None:
+    """Raise unless ``x`` is a clip tensor ``[B, T, C, H, W]`` with at least ``min_frames`` frames."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape [B, T, C, H, W], got {type(x).__name__}")
+    if x.dim() != 5:
+        raise ValueError(f"{name} must have shape [B, T, C, H, W] (5 dims), got shape {tuple(x.shape)}")
+    if x.shape[1] < min_frames:
+        raise ValueError(f"{name} needs T >= {min_frames} frames (dim 1), got T = {x.shape[1]}")
+
+
+def fold_time(x: torch.Tensor) -> torch.Tensor:
+    """``[B, T, C, H, W]`` -> ``[B*T, C, H, W]`` (channels-last when the input is)."""
+    return x.reshape(-1, *x.shape[2:])
+
+
+def _init_heads(module: nn.Module) -> None:
+    """Truncated-normal (std 0.02) weights and zero biases, as the reference's read-out heads."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+class ResNet5(nn.Module):
+    """Per-frame encoder "ResNet-5" (reference code): stem + three residual blocks, stride 1, no pooling.
+
+    Stem 3x3 conv ``C -> h`` + BN + ReLU; blocks ``h -> h``, ``h -> 2h``, ``2h -> D``
+    (:class:`BasicBlock`, each ending in a ReLU, so ``z >= 0``). The paper's
+    model is ``ResNet5(1, 32, 16)`` (about 89 k parameters).
+
+    Args:
+        in_channels: frame channels C (1 for Moving MNIST).
+        hidden: width h (32 in the paper).
+        out_dim: representation channels D (16 in the paper).
+
+    Shapes:
+        ``x: [B, T, C, H, W]`` -> ``z: [B, T, D, H, W]`` (resolution kept; each frame separately).
+    """
+
+    def __init__(self, in_channels: int = 1, hidden: int = 32, out_dim: int = 16):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, 1, 1, bias=False), nn.BatchNorm2d(hidden),
+                                  nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(BasicBlock(hidden, hidden), BasicBlock(hidden, 2 * hidden),
+                                    BasicBlock(2 * hidden, out_dim))
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_clip(x, "x")
+        b, t = x.shape[:2]
+        z = self.blocks(self.stem(fold_time(x)))
+        return z.reshape(b, t, *z.shape[1:])
+
+
+class ResUNet(nn.Module):
+    """Residual U-Net of the video predictor (reference code), for inputs whose side divides by 8.
+
+    Encoder: stem 3x3 conv ``in -> h`` + BN + ReLU, residual blocks ``h -> h`` (full resolution),
+    ``h -> 2h`` (/2), ``2h -> 4h`` (/4), bottleneck ``4h -> 8h`` (/8). Decoder: three times a
+    transposed conv (kernel 2, stride 2) halving the channels, concatenation with the skip, and a
+    residual block; a 1x1 conv head ``h -> out`` with a bias and no activation. The paper's model is
+    ``ResUNet(32, 32, 16)`` (about 2.0 M parameters).
+
+    Shapes:
+        ``[N, in, H, W]`` -> ``[N, out, H, W]``.
+    """
+
+    def __init__(self, in_channels: int = 32, hidden: int = 32, out_channels: int = 16):
+        super().__init__()
+        h = hidden
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, h, 3, 1, 1, bias=False), nn.BatchNorm2d(h),
+                                  nn.ReLU(inplace=True))
+        self.enc1, self.enc2 = BasicBlock(h, h), BasicBlock(h, 2 * h, 2)
+        self.enc3, self.bottleneck = BasicBlock(2 * h, 4 * h, 2), BasicBlock(4 * h, 8 * h, 2)
+        self.up3, self.dec3 = nn.ConvTranspose2d(8 * h, 4 * h, 2, 2), BasicBlock(8 * h, 4 * h)
+        self.up2, self.dec2 = nn.ConvTranspose2d(4 * h, 2 * h, 2, 2), BasicBlock(4 * h, 2 * h)
+        self.up1, self.dec1 = nn.ConvTranspose2d(2 * h, h, 2, 2), BasicBlock(2 * h, h)
+        self.head = nn.Conv2d(h, out_channels, 1)
+
+    @staticmethod
+    def _join(up: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        if up.shape[-2:] != skip.shape[-2:]:                 # odd sizes: resize like the reference
+            up = F.interpolate(up, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([up, skip], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(self.stem(x))
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        b = self.bottleneck(e3)
+        d3 = self.dec3(self._join(self.up3(b), e3))
+        d2 = self.dec2(self._join(self.up2(d3), e2))
+        d1 = self.dec1(self._join(self.up1(d2), e1))
+        return self.head(d1)
+
+
+class PairPredictor(nn.Module):
+    """Two-frame predictor (paper eq. 3): ``ẑ_{t+1} = g(z_{t-1}, z_t)`` for every adjacent pair.
+
+    Concatenates each pair along channels (``2D``) and runs a :class:`ResUNet` on all pairs at once
+    (time folded into the batch).
+
+    Args:
+        dim: representation channels D.
+        hidden: U-Net width h (32 in the paper).
+
+    Shapes:
+        ``z: [B, T, D, H, W]`` -> ``[B, T-1, D, H, W]``; output ``i`` predicts frame ``i + 2``.
+    """
+
+    def __init__(self, dim: int = 16, hidden: int = 32):
+        super().__init__()
+        self.unet = ResUNet(2 * dim, hidden, dim)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_clip(z, "z", min_frames=2)
+        b, t = z.shape[:2]
+        pairs = torch.cat([z[:, :-1], z[:, 1:]], dim=2)      # [B, T-1, 2D, H, W]
+        out = self.unet(fold_time(pairs))
+        return out.reshape(b, t - 1, *out.shape[1:])
+
+
+class VideoProjector(nn.Module):
+    """The video projector "16-64-64" (reference code), applied to position samples.
+
+    ``Linear(D -> h) + BatchNorm1d + ReLU + Linear(h -> P, no bias)``. Shared by the regulariser and
+    the prediction loss (both compare projected vectors).
+
+    Shapes:
+        ``[N, D]`` (e.g. from :func:`positions`) -> ``[N, P]``.
+    """
+
+    def __init__(self, dim: int = 16, hidden: int = 64, out_dim: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, out_dim, bias=False))
+        self.out_dim = out_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor) or z.dim() != 2:
+            raise ValueError(f"z must be a [N, D] tensor of position samples (see positions()), got "
+                             f"{tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
+        return self.net(z)
+
+
+class DetectionHead(nn.Module):
+    """Digit-location read-out (reference code): pool each frame to 8x8, two 3x3 convs ``D -> 32 -> 1``.
+
+    Returns logits (apply a sigmoid for probabilities); trained with binary cross-entropy against
+    the 8x8 maps on *detached* features.
+
+    Shapes:
+        ``z: [B, T, D, H, W]`` -> logits ``[B, T, 8, 8]``.
+    """
+
+    def __init__(self, dim: int = 16, hidden: int = 32, grid: int = GRID):
+        super().__init__()
+        self.grid = grid
+        self.net = nn.Sequential(nn.Conv2d(dim, hidden, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 3, 1, 1))
+        _init_heads(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_clip(z, "z")
+        b, t = z.shape[:2]
+        out = self.net(F.adaptive_avg_pool2d(fold_time(z), self.grid))
+        return out.reshape(b, t, self.grid, self.grid)
+
+
+class PixelDecoder(nn.Module):
+    """Small pixel decoder for pictures only (reference code): conv3x3 ``D -> D``, ReLU, conv3x3 ``D -> C``.
+
+    Trained with MSE to the frames on *detached* features; no up-sampling (the representation keeps
+    the frame's resolution) and no output squashing.
+
+    Shapes:
+        ``z: [B, T, D, H, W]`` -> ``[B, T, C, H, W]``.
+    """
+
+    def __init__(self, dim: int = 16, out_channels: int = 1):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(dim, out_channels, 3, 1, 1))
+        _init_heads(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_clip(z, "z")
+        b, t = z.shape[:2]
+        out = self.net(fold_time(z))
+        return out.reshape(b, t, *out.shape[1:])

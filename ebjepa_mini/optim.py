@@ -12,7 +12,7 @@ from typing import Iterable
 
 import torch
 
-__all__ = ["LARS", "lars_param_groups"]
+__all__ = ["LARS"]
 
 
 class LARS(torch.optim.Optimizer):
@@ -79,7 +79,3 @@ class LARS(torch.optim.Optimizer):
                 p.add_(buf, alpha=-lr)
         return loss
 
-
-def lars_param_groups(module: torch.nn.Module) -> list[dict]:
-    """All trainable parameters of ``module`` in one group (LARS itself treats 1-D ones apart)."""
-    return [{"params": [p for p in module.parameters() if p.requires_grad]}]

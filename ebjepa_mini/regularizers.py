@@ -24,8 +24,6 @@ __all__ = [
     "inverse_dynamics_loss",
     "random_slices",
     "two_view_loss",
-    "vicreg_loss",
-    "sigreg_loss",
     "EPPS_PULLEY_KNOTS",
     "epps_pulley_gaussian_mean",
 ]
@@ -275,26 +273,6 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
                 terms[name] = fn().item()
     terms["total"] = total.item()
     return total, terms
-
-
-def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, std_coeff: float = 1.0, cov_coeff: float = 80.0,
-                inv_coeff: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """Two-view VICReg (EB-JEPA image example): ``inv·MSE + std·[v(z1)+v(z2)] + cov·[c(z1)+c(z2)]``.
-
-    A named shortcut for :func:`two_view_loss`; returns ``(total, terms)``.
-    """
-    return two_view_loss(z1, z2, invariance=inv_coeff, variance=std_coeff, covariance=cov_coeff)
-
-
-def sigreg_loss(z1: torch.Tensor, z2: torch.Tensor, lam: float = 10.0, num_slices: int = 256,
-                generator: torch.Generator | None = None, inv_coeff: float = 1.0
-                ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Two-view SIGReg (EB-JEPA image example): ``inv·MSE + lam·½[SIG(z1) + SIG(z2)]``.
-
-    A named shortcut for :func:`two_view_loss`; returns ``(total, terms)``.
-    """
-    return two_view_loss(z1, z2, invariance=inv_coeff, sigreg_weight=lam, num_slices=num_slices,
-                         generator=generator)
 
 
 def epps_pulley_gaussian_mean(n: int) -> float:

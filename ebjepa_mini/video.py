@@ -1,24 +1,15 @@
-"""Video JEPA on Moving MNIST: per-frame encoder, two-frame predictor, K-step rollouts (chapter 4).
+"""Video JEPA on Moving MNIST: K-step rollouts, the rollout loss and the experiment (chapter 4).
 
-The model of EB-JEPA's video example (paper eqs. 3, 9-11 and Table 6; layers as in
-the reference code (see :doc:`/book/paper_and_book`)), sized by ``preset.video``:
-
-* :class:`ResNet5` encodes every frame separately into a ``D``-channel map at full resolution
-  (non-negative, final ReLU);
-* :class:`PairPredictor` (a :class:`ResUNet`) maps two consecutive frame representations
-  ``(z_{t-1}, z_t)`` to a prediction of ``z_{t+1}``;
-* :class:`VideoProjector` (16 -> 64 -> 64, applied at every position) feeds both the VICReg
-  regulariser, whose samples are the (clip, frame, row, column) positions (:func:`positions`),
-  and the prediction loss;
-* :func:`rollout` re-feeds predictions ``K`` times in the reference's "parallel" mode;
-* :class:`DetectionHead` and :class:`PixelDecoder` read the representations out (trained on
-  detached features, they never shape the encoder); :func:`average_precision_by_horizon` scores
-  the detection maps of 1-, 2-, ... step-ahead predictions with scikit-learn's average precision.
-
-Tensor layout: clips are ``x: [B, T, C, H, W]`` and representations ``z: [B, T, D, H, W]``
-(time at dim 1, so that folding time into the batch is a free reshape); the reference stores time
-at dim 2 (``[B, C, T, H, W]``). :class:`VideoExperiment` trains and evaluates the models of the
-chapter and of ``python -m ebjepa_mini.bench video``.
+EB-JEPA's video example (paper eqs. 3, 9-11 and Table 6; as in the reference code, see
+:doc:`/book/paper_and_book`), sized by ``preset.video``, built from the networks of :mod:`ebjepa_mini.nets`
+(:class:`~ebjepa_mini.nets.ResNet5` encoder, :class:`~ebjepa_mini.nets.PairPredictor`,
+:class:`~ebjepa_mini.nets.VideoProjector`, read-out heads trained on detached features).
+:func:`rollout` re-feeds predictions ``K`` times in the reference's "parallel" mode,
+:func:`video_jepa_loss` is the objective (every (clip, frame, row, column) position a sample,
+:func:`positions`), and :class:`VideoExperiment` trains and scores the models of the chapter and of
+``python -m ebjepa_mini.bench video`` (:func:`~ebjepa_mini.metrics.average_precision_by_horizon`).
+Clips are ``x: [B, T, C, H, W]``, representations ``z: [B, T, D, H, W]`` (time at dim 1, so folding
+it into the batch is a free reshape; the reference stores time at dim 2, ``[B, C, T, H, W]``).
 """
 from __future__ import annotations
 
@@ -30,137 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.moving_mnist import GRID, MovingMNIST
-from .nets import BasicBlock, count_parameters
-from .presets import VideoSettings, get_preset
+from . import experiment_setup
+from .data.moving_mnist import MovingMNIST
+from .metrics import average_precision_by_horizon
+from .nets import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoProjector, check_clip, count_parameters,
+                   fold_time)
+from .presets import VideoSettings
 from .regularizers import vicreg_covariance, vicreg_variance
 from .train import Trainer
 
-__all__ = ["ResNet5", "ResUNet", "PairPredictor", "positions", "VideoProjector", "DetectionHead", "PixelDecoder",
-           "VideoJEPA", "rollout", "teacher_forced", "prediction_orders", "video_jepa_loss",
-           "average_precision_by_horizon", "VideoRun", "VideoExperiment"]
-
-
-def _check_clip(x: torch.Tensor, name: str, min_frames: int = 1) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape [B, T, C, H, W], got {type(x).__name__}")
-    if x.dim() != 5:
-        raise ValueError(f"{name} must have shape [B, T, C, H, W] (5 dims), got shape {tuple(x.shape)}")
-    if x.shape[1] < min_frames:
-        raise ValueError(f"{name} needs T >= {min_frames} frames (dim 1), got T = {x.shape[1]}")
-
-
-def _fold(x: torch.Tensor) -> torch.Tensor:
-    """``[B, T, C, H, W]`` -> ``[B*T, C, H, W]`` (channels-last when the input is)."""
-    return x.reshape(-1, *x.shape[2:])
-
-
-def _init_heads(module: nn.Module) -> None:
-    """Truncated-normal (std 0.02) weights and zero biases, as the reference's read-out heads."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
-class ResNet5(nn.Module):
-    """Per-frame encoder "ResNet-5" (reference code): stem + three residual blocks, stride 1, no pooling.
-
-    Stem 3x3 conv ``C -> h`` + BN + ReLU; blocks ``h -> h``, ``h -> 2h``, ``2h -> D``
-    (:class:`~ebjepa_mini.nets.BasicBlock`, each ending in a ReLU, so ``z >= 0``). The paper's
-    model is ``ResNet5(1, 32, 16)`` (about 89 k parameters).
-
-    Args:
-        in_channels: frame channels C (1 for Moving MNIST).
-        hidden: width h (32 in the paper).
-        out_dim: representation channels D (16 in the paper).
-
-    Shapes:
-        ``x: [B, T, C, H, W]`` -> ``z: [B, T, D, H, W]`` (resolution kept; each frame separately).
-    """
-
-    def __init__(self, in_channels: int = 1, hidden: int = 32, out_dim: int = 16):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, 1, 1, bias=False), nn.BatchNorm2d(hidden),
-                                  nn.ReLU(inplace=True))
-        self.blocks = nn.Sequential(BasicBlock(hidden, hidden), BasicBlock(hidden, 2 * hidden),
-                                    BasicBlock(2 * hidden, out_dim))
-        self.out_dim = out_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_clip(x, "x")
-        b, t = x.shape[:2]
-        z = self.blocks(self.stem(_fold(x)))
-        return z.reshape(b, t, *z.shape[1:])
-
-
-class ResUNet(nn.Module):
-    """Residual U-Net of the video predictor (reference code), for inputs whose side divides by 8.
-
-    Encoder: stem 3x3 conv ``in -> h`` + BN + ReLU, residual blocks ``h -> h`` (full resolution),
-    ``h -> 2h`` (/2), ``2h -> 4h`` (/4), bottleneck ``4h -> 8h`` (/8). Decoder: three times a
-    transposed conv (kernel 2, stride 2) halving the channels, concatenation with the skip, and a
-    residual block; a 1x1 conv head ``h -> out`` with a bias and no activation. The paper's model is
-    ``ResUNet(32, 32, 16)`` (about 2.0 M parameters).
-
-    Shapes:
-        ``[N, in, H, W]`` -> ``[N, out, H, W]``.
-    """
-
-    def __init__(self, in_channels: int = 32, hidden: int = 32, out_channels: int = 16):
-        super().__init__()
-        h = hidden
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, h, 3, 1, 1, bias=False), nn.BatchNorm2d(h),
-                                  nn.ReLU(inplace=True))
-        self.enc1, self.enc2 = BasicBlock(h, h), BasicBlock(h, 2 * h, 2)
-        self.enc3, self.bottleneck = BasicBlock(2 * h, 4 * h, 2), BasicBlock(4 * h, 8 * h, 2)
-        self.up3, self.dec3 = nn.ConvTranspose2d(8 * h, 4 * h, 2, 2), BasicBlock(8 * h, 4 * h)
-        self.up2, self.dec2 = nn.ConvTranspose2d(4 * h, 2 * h, 2, 2), BasicBlock(4 * h, 2 * h)
-        self.up1, self.dec1 = nn.ConvTranspose2d(2 * h, h, 2, 2), BasicBlock(2 * h, h)
-        self.head = nn.Conv2d(h, out_channels, 1)
-
-    @staticmethod
-    def _join(up: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        if up.shape[-2:] != skip.shape[-2:]:                 # odd sizes: resize like the reference
-            up = F.interpolate(up, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.cat([up, skip], 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(self.stem(x))
-        e2 = self.enc2(e1)
-        e3 = self.enc3(e2)
-        b = self.bottleneck(e3)
-        d3 = self.dec3(self._join(self.up3(b), e3))
-        d2 = self.dec2(self._join(self.up2(d3), e2))
-        d1 = self.dec1(self._join(self.up1(d2), e1))
-        return self.head(d1)
-
-
-class PairPredictor(nn.Module):
-    """Two-frame predictor (paper eq. 3): ``ẑ_{t+1} = g(z_{t-1}, z_t)`` for every adjacent pair.
-
-    Concatenates each pair along channels (``2D``) and runs a :class:`ResUNet` on all pairs at once
-    (time folded into the batch).
-
-    Args:
-        dim: representation channels D.
-        hidden: U-Net width h (32 in the paper).
-
-    Shapes:
-        ``z: [B, T, D, H, W]`` -> ``[B, T-1, D, H, W]``; output ``i`` predicts frame ``i + 2``.
-    """
-
-    def __init__(self, dim: int = 16, hidden: int = 32):
-        super().__init__()
-        self.unet = ResUNet(2 * dim, hidden, dim)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_clip(z, "z", min_frames=2)
-        b, t = z.shape[:2]
-        pairs = torch.cat([z[:, :-1], z[:, 1:]], dim=2)      # [B, T-1, 2D, H, W]
-        out = self.unet(_fold(pairs))
-        return out.reshape(b, t - 1, *out.shape[1:])
+__all__ = ["positions", "VideoJEPA", "rollout", "teacher_forced", "prediction_orders", "video_jepa_loss", "VideoRun",
+           "VideoExperiment"]
 
 
 def positions(z: torch.Tensor) -> torch.Tensor:
@@ -168,77 +39,8 @@ def positions(z: torch.Tensor) -> torch.Tensor:
 
     This is how the video regulariser sees a batch (reference code): each position of each frame is a sample.
     """
-    _check_clip(z, "z")
-    return _fold(z).permute(0, 2, 3, 1).reshape(-1, z.shape[2])
-
-
-class VideoProjector(nn.Module):
-    """The video projector "16-64-64" (reference code), applied to position samples.
-
-    ``Linear(D -> h) + BatchNorm1d + ReLU + Linear(h -> P, no bias)``. Shared by the regulariser and
-    the prediction loss (both compare projected vectors).
-
-    Shapes:
-        ``[N, D]`` (e.g. from :func:`positions`) -> ``[N, P]``.
-    """
-
-    def __init__(self, dim: int = 16, hidden: int = 64, out_dim: int = 64):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden, out_dim, bias=False))
-        self.out_dim = out_dim
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor) or z.dim() != 2:
-            raise ValueError(f"z must be a [N, D] tensor of position samples (see positions()), got "
-                             f"{tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
-        return self.net(z)
-
-
-class DetectionHead(nn.Module):
-    """Digit-location read-out (reference code): pool each frame to 8x8, two 3x3 convs ``D -> 32 -> 1``.
-
-    Returns logits (apply a sigmoid for probabilities); trained with binary cross-entropy against
-    the 8x8 maps on *detached* features.
-
-    Shapes:
-        ``z: [B, T, D, H, W]`` -> logits ``[B, T, 8, 8]``.
-    """
-
-    def __init__(self, dim: int = 16, hidden: int = 32, grid: int = GRID):
-        super().__init__()
-        self.grid = grid
-        self.net = nn.Sequential(nn.Conv2d(dim, hidden, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 3, 1, 1))
-        _init_heads(self)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_clip(z, "z")
-        b, t = z.shape[:2]
-        out = self.net(F.adaptive_avg_pool2d(_fold(z), self.grid))
-        return out.reshape(b, t, self.grid, self.grid)
-
-
-class PixelDecoder(nn.Module):
-    """Small pixel decoder for pictures only (reference code): conv3x3 ``D -> D``, ReLU, conv3x3 ``D -> C``.
-
-    Trained with MSE to the frames on *detached* features; no up-sampling (the representation keeps
-    the frame's resolution) and no output squashing.
-
-    Shapes:
-        ``z: [B, T, D, H, W]`` -> ``[B, T, C, H, W]``.
-    """
-
-    def __init__(self, dim: int = 16, out_channels: int = 1):
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1), nn.ReLU(inplace=True),
-                                 nn.Conv2d(dim, out_channels, 3, 1, 1))
-        _init_heads(self)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_clip(z, "z")
-        b, t = z.shape[:2]
-        out = self.net(_fold(z))
-        return out.reshape(b, t, *out.shape[1:])
+    check_clip(z, "z")
+    return fold_time(z).permute(0, 2, 3, 1).reshape(-1, z.shape[2])
 
 
 def rollout(predictor: nn.Module, z: torch.Tensor, steps: int) -> list[torch.Tensor]:
@@ -252,14 +54,14 @@ def rollout(predictor: nn.Module, z: torch.Tensor, steps: int) -> list[torch.Ten
     Nothing is detached: gradients flow through all ``K`` passes.
 
     Args:
-        predictor: a :class:`PairPredictor` (``[B, T, D, H, W] -> [B, T-1, D, H, W]``).
+        predictor: a :class:`~ebjepa_mini.nets.PairPredictor` (``[B, T, D, H, W] -> [B, T-1, D, H, W]``).
         z: encoder outputs ``[B, T, D, H, W]`` with ``T >= 3``.
         steps: K >= 0.
 
     Returns:
         ``[S^(0), S^(1), ..., S^(K)]``, each ``[B, T, D, H, W]``.
     """
-    _check_clip(z, "z", min_frames=3)
+    check_clip(z, "z", min_frames=3)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0 (the number of rollout steps K), got {steps!r}")
     states = [z]
@@ -274,7 +76,7 @@ def rollout(predictor: nn.Module, z: torch.Tensor, steps: int) -> list[torch.Ten
 def teacher_forced(predictor: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """One-step predictions from ground-truth pairs only (teacher forcing): ``[B, T-2, D, H, W]``
     for frames ``2..T-1``. Equal to frames ``2:`` of ``rollout(predictor, z, 1)[1]``."""
-    _check_clip(z, "z", min_frames=3)
+    check_clip(z, "z", min_frames=3)
     return predictor(z[:, :-1])
 
 
@@ -302,7 +104,7 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
     .. math:: L = \\frac1K\\sum_{k=1}^{K} \\mathrm{MSE}\\bigl(h(S^{(k)}), h(z)\\bigr)
               + \\alpha\\, v(h(z)) + \\beta\\, c(h(z))
 
-    with ``h`` the shared :class:`VideoProjector`, ``S^(k)`` from :func:`rollout`, and ``v``, ``c``
+    with ``h`` the shared :class:`~ebjepa_mini.nets.VideoProjector`, ``S^(k)`` from :func:`rollout`, and ``v``, ``c``
     the VICReg variance and covariance terms (:func:`~ebjepa_mini.regularizers.vicreg_variance`,
     :func:`~ebjepa_mini.regularizers.vicreg_covariance`) with every (clip, frame, row, column)
     position as a sample. As in the reference code: the MSE is the mean over all positions and
@@ -334,7 +136,7 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
     if loss_positions is not None and (isinstance(loss_positions, bool) or not isinstance(loss_positions, int)
                                        or loss_positions < 2):
         raise ValueError(f"loss_positions must be None (all positions) or an int >= 2, got {loss_positions!r}")
-    _check_clip(x, "x", min_frames=3)
+    check_clip(x, "x", min_frames=3)
     z = model.encoder(x)
     zs = positions(z)                                        # [N, D], N = B*T*H*W
     idx = None
@@ -386,34 +188,6 @@ class VideoJEPA(nn.Module):
                                                                 "decoder")}
 
 
-def average_precision_by_horizon(scores: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray) -> float:
-    """Binary average precision of scores against 0/1 labels over all flattened cells (scikit-learn).
-
-    A thin, checked wrapper of :func:`sklearn.metrics.average_precision_score`: AP is the area under
-    the precision-recall curve, 1.0 for a scorer that ranks every positive above every negative and
-    about the positive rate for a random scorer.
-
-    Args:
-        scores: any shape (e.g. ``[B, T, 8, 8]`` logits or probabilities; only the order matters).
-        labels: same shape, values in {0, 1}, at least one positive.
-
-    Returns:
-        AP as a float in ``[0, 1]``.
-    """
-    from sklearn.metrics import average_precision_score
-
-    s = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    if s.shape != y.shape:
-        raise ValueError(f"scores and labels must have the same shape, got {s.shape} and {y.shape}")
-    y = y.reshape(-1)
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("labels must be binary (values 0 and 1)")
-    if y.sum() == 0:
-        raise ValueError("labels need at least one positive cell for average precision")
-    return float(average_precision_score(y, s.reshape(-1).astype(np.float64)))
-
-
 @dataclass
 class VideoRun:
     """One trained (or untrained) video JEPA, evaluated on the validation clips."""
@@ -453,7 +227,7 @@ class VideoExperiment:
         preset: preset name or ``None`` (``EBJEPA_PRESET`` or the device); sizes from ``preset.video``.
         seed: seed of data generation, initialisation and batches.
         settings: a :class:`~ebjepa_mini.presets.VideoSettings` replacing the preset's.
-        device: torch device (default: CUDA if available, else CPU).
+        device: torch device (default ``None``: :func:`~ebjepa_mini.get_device` picks one).
         allow_fallback: without ``mnist.npz``, bounce the labelled scikit-learn fallback digits.
 
     Usage::
@@ -465,13 +239,8 @@ class VideoExperiment:
 
     def __init__(self, preset: str | None = None, seed: int = 0, settings: VideoSettings | None = None,
                  device=None, allow_fallback: bool = True):
-        self.preset = get_preset(preset)
-        self.cfg = settings if settings is not None else self.preset.video
-        if not isinstance(self.cfg, VideoSettings):
-            raise TypeError(f"settings must be a VideoSettings, got {type(self.cfg).__name__}")
+        self.preset, self.cfg, self.device = experiment_setup(preset, "video", settings, seed, device)
         self.seed = seed
-        self.device = torch.device(device) if device is not None else torch.device(
-            "cuda" if torch.cuda.is_available() else "cpu")
         s = self.cfg
         self.data = MovingMNIST(s.n_train, s.n_val, canvas=s.canvas, clip_len=s.clip_len, seed=seed,
                                 allow_fallback=allow_fallback)
@@ -485,7 +254,7 @@ class VideoExperiment:
         x = x.to(self.device)
         if self.cfg.channels_last:
             b, t = x.shape[:2]
-            x = _fold(x).contiguous(memory_format=torch.channels_last).reshape(b, t, *x.shape[2:])
+            x = fold_time(x).contiguous(memory_format=torch.channels_last).reshape(b, t, *x.shape[2:])
         return x
 
     def model(self) -> VideoJEPA:

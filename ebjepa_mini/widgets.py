@@ -13,10 +13,53 @@ import threading
 from .collapse import DEFAULT_WEIGHTS, CollapseExperiment
 from .viz import SETTING_NAMES, collapse_dashboard, figure_img_html
 
-__all__ = ["CollapseLab"]
+__all__ = ["CollapseLab", "PlannerLab"]
+
+ERROR_COLOR = "#D55E00"
 
 
-class CollapseLab(CollapseExperiment):
+class LabView:
+    """What the two labs share on screen: the lab's controls, a one-line readout and a figure below.
+
+    A lab defines ``figure(fig)``, ``figure_alt()``, ``readout()`` and ``_controls(W)`` (the ipywidgets
+    box of its controls, ``W`` the ipywidgets module); :attr:`FIGSIZE` is its figure's size in inches.
+    The figure is a :class:`matplotlib.figure.Figure`, not pyplot, so a background thread can redraw it.
+    """
+
+    FIGSIZE: tuple[float, float] = (8.4, 4.0)
+    _ui = None
+
+    def show(self):
+        """Build (once) and return the ipywidgets UI."""
+        if self._ui is not None:
+            return self._ui
+        import ipywidgets as W
+        from matplotlib.figure import Figure
+
+        self._fig = Figure(figsize=self.FIGSIZE, layout="constrained")
+        self._image = W.HTML(figure_img_html(self.figure(self._fig), self.figure_alt()),
+                             layout=W.Layout(width="100%"))
+        self._image.add_class("ebjm-lab-figure")
+        self._text = W.HTML(self.readout())
+        self._ui = W.VBox([self._controls(W), self._text, self._image])
+        return self._ui
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.show())
+
+    def _draw(self) -> None:
+        """Redraw the figure and the readout of a shown lab."""
+        self._image.value = figure_img_html(self.figure(self._fig), self.figure_alt())
+        self._text.value = self.readout()
+
+    def _show_error(self, err: Exception) -> None:
+        """Show an error in the readout instead of losing it (in a callback or a thread)."""
+        self._text.value = f"<span style='color:{ERROR_COLOR}'>error: {err}</span>"
+
+
+class CollapseLab(LabView, CollapseExperiment):
     """The Collapse Lab: :class:`~ebjepa_mini.collapse.CollapseExperiment` plus a live widget.
 
     Args:
@@ -29,9 +72,10 @@ class CollapseLab(CollapseExperiment):
         ``"effective_rank"``); ``show()`` (or displaying the object) returns the widget.
     """
 
+    FIGSIZE = (11, 2.9)
+
     def __init__(self, preset: str | None = "ci", seed: int = 0, **kwargs):
         super().__init__(preset, seed, **kwargs)
-        self._ui = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -61,12 +105,7 @@ class CollapseLab(CollapseExperiment):
                 f"per-dimension standard deviation and the covariance spectrum of the embeddings.")
 
     # -- widget ------------------------------------------------------------------------------------
-    def show(self):
-        """Build (once) and return the ipywidgets UI."""
-        if self._ui is not None:
-            return self._ui
-        import ipywidgets as W
-
+    def _controls(self, W):
         w = self.weights
         self._boxes = {k: W.Checkbox(value=getattr(w, k) > 0, description=k, indent=False,
                                      layout=W.Layout(width="110px"))
@@ -80,13 +119,6 @@ class CollapseLab(CollapseExperiment):
         self._start = W.Button(description="Train", icon="play", button_style="success")
         self._stopb = W.Button(description="Stop", icon="stop", button_style="warning", disabled=True)
         self._reset = W.Button(description="Reset model", icon="refresh")
-        from matplotlib.figure import Figure
-
-        self._fig = Figure(figsize=(11, 2.9), layout="constrained")   # not pyplot: redrawn from a thread
-        self._image = W.HTML(figure_img_html(self.figure(self._fig), self.figure_alt()),
-                             layout=W.Layout(width="100%"))
-        self._image.add_class("ebjm-lab-figure")
-        self._text = W.HTML(self.readout())
         for k in self._boxes:
             self._boxes[k].observe(lambda ch: self._sync_weights(), names="value")
             self._sliders[k].observe(lambda ch: self._sync_weights(), names="value")
@@ -94,23 +126,15 @@ class CollapseLab(CollapseExperiment):
         self._stopb.on_click(lambda _: self.stop())
         self._reset.on_click(lambda _: self._on_reset())
         rows = [W.HBox([self._boxes[k], self._sliders[k]]) for k in ("variance", "covariance", "sigreg")]
-        controls = W.VBox([W.HTML("<b>Regularisers</b> (invariance is always on)"), *rows,
-                           W.HBox([self._steps, self._start, self._stopb, self._reset])])
-        self._ui = W.VBox([controls, self._text, self._image])
-        return self._ui
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.show())
+        return W.VBox([W.HTML("<b>Regularisers</b> (invariance is always on)"), *rows,
+                       W.HBox([self._steps, self._start, self._stopb, self._reset])])
 
     def _sync_weights(self):
         self.set(**{k: (self._sliders[k].value if self._boxes[k].value else 0.0) for k in self._boxes})
 
     def _redraw(self, _=None):
         if self._ui is not None:
-            self._image.value = figure_img_html(self.figure(self._fig), self.figure_alt())
-            self._text.value = self.readout()
+            self._draw()
         return self._stop.is_set()
 
     def _on_reset(self):
@@ -133,7 +157,7 @@ class CollapseLab(CollapseExperiment):
                 self.run(steps, callback=self._redraw, stop_event=self._stop)
             except Exception as err:  # show the error in the widget instead of losing it in a thread
                 if self._ui is not None:
-                    self._text.value = f"<span style='color:#D55E00'>error: {err}</span>"
+                    self._show_error(err)
                 raise
             finally:
                 if self._ui is not None:
@@ -151,7 +175,7 @@ class CollapseLab(CollapseExperiment):
             self._thread.join(timeout=30)
 
 
-class PlannerLab:
+class PlannerLab(LabView):
     """The Planner Lab (chapter 6): plan through the door with a trained world model.
 
     A reader picks a task (start and goal in different rooms; in the fixed layout when the model was
@@ -185,7 +209,6 @@ class PlannerLab:
         self.planner, self.cost, self.task = "mppi", "cumulative", 0
         self.history: list = []
         self.episode = None
-        self._ui = None
 
     # -- state -------------------------------------------------------------------------------------
     def set(self, **kw) -> "PlannerLab":
@@ -304,15 +327,7 @@ class PlannerLab:
         return text
 
     # -- widget ------------------------------------------------------------------------------------
-    def show(self):
-        """Build (once) and return the ipywidgets UI."""
-        if self._ui is not None:
-            return self._ui
-        import ipywidgets as W
-        from matplotlib.figure import Figure
-
-        from .viz import figure_img_html
-
+    def _controls(self, W):
         s = self.settings
         self._w = {
             "planner": W.ToggleButtons(options=["mppi", "cem"], value=self.planner, description="planner"),
@@ -326,37 +341,19 @@ class PlannerLab:
         }
         self._planb = W.Button(description="Plan one step", icon="eye")
         self._runb = W.Button(description="Run episode", icon="play", button_style="success")
-        self._fig = Figure(figsize=(8.4, 4.0), layout="constrained")
-        self._image = W.HTML(figure_img_html(self.figure(self._fig), self.figure_alt()),
-                             layout=W.Layout(width="100%"))
-        self._image.add_class("ebjm-lab-figure")
-        self._text = W.HTML(self.readout())
         self._planb.on_click(lambda _: self._act(self.plan_once))
         self._runb.on_click(lambda _: self._act(lambda: (self.plan_once(), self.run_episode())))
-        controls = W.VBox([W.HTML("<b>Planner</b>"), self._w["planner"], self._w["cost"],
-                           W.HBox([self._w["temperature"], self._w["num_samples"]]),
-                           W.HBox([self._w["num_elites"], self._w["horizon"]]),
-                           W.HBox([self._w["task"], self._planb, self._runb])])
-        self._ui = W.VBox([controls, self._text, self._image])
-        return self._ui
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.show())
+        return W.VBox([W.HTML("<b>Planner</b>"), self._w["planner"], self._w["cost"],
+                       W.HBox([self._w["temperature"], self._w["num_samples"]]),
+                       W.HBox([self._w["num_elites"], self._w["horizon"]]),
+                       W.HBox([self._w["task"], self._planb, self._runb])])
 
     def _act(self, fn):
-        from .viz import figure_img_html
-
         try:
             self.set(**{k: w.value for k, w in self._w.items()})
             self._text.value = self.readout() + " · <i>working…</i>"
             self.episode = None if fn == self.plan_once else self.episode
             fn()
-            self._image.value = figure_img_html(self.figure(self._fig), self.figure_alt())
-            self._text.value = self.readout()
+            self._draw()
         except Exception as err:   # show the problem in the widget
-            self._text.value = f"<span style='color:#D55E00'>error: {err}</span>"
-
-
-__all__.append("PlannerLab")
+            self._show_error(err)

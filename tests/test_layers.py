@@ -12,10 +12,10 @@ Found in the imports as they stand (regenerate the picture with
 
 0. data: ``ebjepa_mini.data`` and its modules (``moving_mnist`` and the package import ``sources``;
    ``two_rooms`` and ``views`` import nothing of the package).
-1. foundations: the package root (seeds, device, ``chapter_setup``; imports ``presets``),
-   ``presets``, ``regularizers``, ``energy``, ``nets``, ``metrics``, ``optim``, ``probes``, ``train``
-   (none of them imports another module of the package).
-2. models: ``jepa`` (energy, regularizers), ``collapse`` and ``image`` (data, jepa, foundations),
+1. foundations: the package root (seeds, device, ``experiment_setup``, ``chapter_setup``; imports
+   ``presets``), ``presets``, ``records``, ``regularizers``, ``energy``, ``nets`` (imports ``data`` for the
+   detection grid), ``metrics``, ``optim``, ``probes``, ``train`` (no other import inside the layer).
+2. models: ``jepa`` (regularizers), ``collapse`` and ``image`` (data, jepa, foundations),
    ``video`` (data, foundations), ``world`` (data, foundations).
 3. ``planning`` (data, presets).
 4. presentation: ``viz`` (energy, metrics, regularizers, video, data; inside the package

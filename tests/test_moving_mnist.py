@@ -105,14 +105,3 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
     args = {"digits": DIGITS, "n_sequences": 2, **kwargs}
     with pytest.raises(ValueError, match=name):
         generate_moving_mnist(**args)
-
-
-def test_original_file_is_loaded_time_first_to_sequences(tmp_path):
-    from ebjepa_mini.data.moving_mnist import load_moving_mnist_file
-
-    assert load_moving_mnist_file(tmp_path / "missing.npy") is None
-    raw = np.zeros((20, 3, 64, 64), np.uint8)
-    raw[5, 2, 10, 10] = 255                                  # frame 5 of sequence 2
-    np.save(tmp_path / "mnist_test_seq.npy", raw)
-    seqs = load_moving_mnist_file(tmp_path / "mnist_test_seq.npy")
-    assert seqs.shape == (3, 20, 64, 64) and seqs[2, 5, 10, 10] == 255

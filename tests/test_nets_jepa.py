@@ -1,11 +1,11 @@
-"""Networks (ConvEncoder, projector, CIFAR ResNet-18) and the JEPA energy / image objective."""
+"""Networks (ConvEncoder, projector, CIFAR ResNet-18) and the image JEPA objective."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from ebjepa_mini.jepa import JEPA, ImageJEPA, RegularizerWeights
+from ebjepa_mini.jepa import ImageJEPA, RegularizerWeights
 from ebjepa_mini.nets import BasicBlock, CIFARResNet18, ConvEncoder, cifar_resnet18, count_parameters, projector
 from ebjepa_mini.regularizers import two_view_loss
 
@@ -134,55 +134,6 @@ def test_projector_bad_arguments():
         projector(16, 32, 8, layers=-1)
     with pytest.raises(ValueError, match="out_dim"):
         projector(16, 32, 0)
-
-
-# -------------------------------------------------------------------------------------- JEPA
-def test_jepa_energy_zero_for_identical_inputs_with_identity_predictor():
-    torch.manual_seed(0)
-    jepa = JEPA(nn.Sequential(nn.Linear(6, 4), nn.Tanh()))
-    x = torch.randn(5, 6, generator=gen(3))
-    e = jepa.energy(x, x.clone())
-    assert e.shape == (5,)
-    assert torch.equal(e, torch.zeros(5))
-    x2 = torch.randn(5, 6, generator=gen(4))
-    e2 = jepa.energy(x, x2)
-    expected = (jepa.encode(x) - jepa.encode(x2)).pow(2).sum(dim=1)   # squared norm, paper eq. 1
-    torch.testing.assert_close(e2, expected)
-    assert (e2 > 0).all()
-    assert torch.equal(jepa.predict(x), x)
-
-
-def test_jepa_predict_needs_predictor_for_actions():
-    jepa = JEPA(nn.Identity())
-    with pytest.raises(ValueError, match="predictor"):
-        jepa.predict(torch.randn(2, 3), torch.randn(2, 1))
-    with pytest.raises(ValueError, match="predictor"):
-        jepa.energy(torch.randn(2, 3), torch.randn(2, 3), torch.randn(2, 1))
-
-
-class AddAction(nn.Module):
-    def forward(self, z, u=None):
-        return z if u is None else z + u
-
-
-def test_jepa_action_conditioned_energy():
-    jepa = JEPA(nn.Identity(), predictor=AddAction(), action_encoder=nn.Linear(1, 3, bias=False))
-    with torch.no_grad():
-        jepa.action_encoder.weight.fill_(1.0)
-    x = torch.zeros(2, 3)
-    a = torch.tensor([[1.0], [2.0]])
-    # the right action predicts x' exactly: zero energy; the wrong one costs ||difference||^2 = 3 a^2
-    assert torch.equal(jepa.energy(x, x + a, a), torch.zeros(2))
-    torch.testing.assert_close(jepa.energy(x, x + a, torch.zeros(2, 1)), torch.tensor([3.0, 12.0]))
-    assert torch.equal(jepa.predict(x), x)                           # predictor without conditioning
-    no_encoder = JEPA(nn.Identity(), predictor=AddAction())
-    torch.testing.assert_close(no_encoder.predict(x, torch.ones(2, 3)), torch.ones(2, 3))
-
-
-def test_jepa_energy_shape_mismatch():
-    jepa = JEPA(nn.Identity(), predictor=nn.Linear(3, 2))
-    with pytest.raises(ValueError, match="shape"):
-        jepa.energy(torch.randn(2, 3), torch.randn(2, 3))
 
 
 # ------------------------------------------------------------------------- RegularizerWeights

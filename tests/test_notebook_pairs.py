@@ -90,7 +90,8 @@ def test_committed_ipynb_has_no_outputs(ipynb_path):
 # A cell "shows a figure" when its source calls plt.show() (the book's convention for every
 # static figure), creates a pyplot figure, calls one of the figure-making functions of
 # ebjepa_mini.viz, or displays an IPython Image. Widgets (Collapse Lab, Planner Lab) and the
-# chapter 4 animation (an HTML output; viz.offline_jshtml writes its alt text) are not image
+# chapter 4 animation (an HTML output; viz.offline_jshtml writes its alt text, tested in
+# test_video.py) are not image
 # outputs, so cell metadata cannot reach them.
 FIGURE_CALL = re.compile(
     r"\bplt\.(?:show|subplots|subplot|subplot_mosaic|figure|imshow|matshow)\("
@@ -142,27 +143,6 @@ def test_alt_text_rule_catches_a_new_figure():
     ])
     problems = alt_text_problems(nb)
     assert [p.split(" (")[0] for p in problems] == ["cell 0", "cell 1"], problems
-
-
-def test_animation_player_has_alt_text():
-    """The chapter 4 animation is an HTML output (matplotlib's jshtml player): its <img> gets alt text
-    from viz.offline_jshtml, since cell metadata only reaches image outputs."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import animation
-
-    from ebjepa_mini.viz import offline_jshtml
-
-    fig, ax = plt.subplots()
-    (line,) = ax.plot([0, 1], [0, 1])
-    anim = animation.FuncAnimation(fig, lambda t: (line,), frames=2)
-    anim.alt_text = 'A line "from" <0> to 1'
-    imgs = re.findall(r"<img\b[^>]*>", offline_jshtml(anim, default_mode="loop"))
-    default = re.findall(r"<img\b[^>]*>", offline_jshtml(animation.FuncAnimation(fig, lambda t: (line,), frames=2)))
-    plt.close(fig)
-    assert len(imgs) == 1 and 'alt="A line &quot;from&quot; &lt;0&gt; to 1"' in imgs[0], imgs
-    assert len(default) == 1 and re.search(r'alt="[^"]{20,}"', default[0]), default
 
 
 # --- the checks above must really catch drift: exercise them on a synthetic pair -------------

@@ -272,19 +272,14 @@ def test_two_view_loss_unregularised_is_plain_mse(views):
     assert R.two_view_loss(z1, z1.clone())[0].item() == 0.0
 
 
-def test_vicreg_and_sigreg_loss_consistent_with_two_view_loss(views):
+def test_two_view_vicreg_and_sigreg_match_their_formulas(views):
     z1, z2 = views
-    v_total, v_terms = R.vicreg_loss(z1, z2, std_coeff=1.0, cov_coeff=80.0)
-    ref, ref_terms = R.two_view_loss(z1, z2, invariance=1.0, variance=1.0, covariance=80.0)
-    assert v_total.item() == pytest.approx(ref.item(), rel=1e-12)
-    assert v_terms == pytest.approx(ref_terms)
+    v_total, _ = R.two_view_loss(z1, z2, invariance=1.0, variance=1.0, covariance=80.0)
     expected = ((z1 - z2) ** 2).mean() + R.vicreg_variance(z1) + R.vicreg_variance(z2) \
         + 80 * (R.vicreg_covariance(z1) + R.vicreg_covariance(z2))
     assert v_total.item() == pytest.approx(expected.item(), rel=1e-10)
 
-    s_total, s_terms = R.sigreg_loss(z1, z2, lam=10.0, num_slices=16, generator=gen(3))
-    ref, ref_terms = R.two_view_loss(z1, z2, sigreg_weight=10.0, num_slices=16, generator=gen(3))
-    assert s_total.item() == pytest.approx(ref.item(), rel=1e-12)
+    s_total, _ = R.two_view_loss(z1, z2, sigreg_weight=10.0, num_slices=16, generator=gen(3))
     expected = ((z1 - z2) ** 2).mean() + 10 * 0.5 * (R.sigreg(z1, 16, gen(3)) + R.sigreg(z2, 16, gen(3)))
     assert s_total.item() == pytest.approx(expected.item(), rel=1e-10)
 
@@ -307,7 +302,7 @@ def test_monitor_reports_switched_off_terms_without_changing_total(views):
 
 def test_two_view_loss_gradient_flows_to_both_views(views):
     z1, z2 = (v.clone().requires_grad_() for v in views)
-    total, _ = R.vicreg_loss(z1, z2)
+    total, _ = R.two_view_loss(z1, z2, variance=1.0, covariance=80.0)
     total.backward()
     assert z1.grad.abs().sum() > 0 and z2.grad.abs().sum() > 0
     assert torch.isfinite(z1.grad).all()

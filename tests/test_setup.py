@@ -65,6 +65,24 @@ def test_bad_preset_env_var_names_the_variable(monkeypatch):
         ebjepa_mini.get_preset()
 
 
+def test_every_experiment_picks_its_device_with_get_device(monkeypatch):
+    """One device helper: an explicit device wins, else ``EBJEPA_DEVICE``; bad values are named."""
+    from ebjepa_mini.collapse import CollapseExperiment
+    from ebjepa_mini.image import ImageExperiment
+    from ebjepa_mini.video import VideoExperiment
+
+    assert ebjepa_mini.get_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("EBJEPA_DEVICE", "cpu")
+    assert ebjepa_mini.get_device() == torch.device("cpu")
+    with pytest.raises(ValueError, match="device"):
+        ebjepa_mini.get_device("tpu")
+    with pytest.raises(TypeError, match="device"):
+        ebjepa_mini.get_device(0)
+    for cls in (CollapseExperiment, ImageExperiment, VideoExperiment):
+        with pytest.raises(ValueError, match="device"):       # validated before any data is loaded
+            cls("ci", device="tpu")
+
+
 def _toc_files(node):
     """Yield every `file:` entry of a sphinx-external-toc tree (root, parts, chapters, sections)."""
     if isinstance(node, dict):

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from ebjepa_mini.metrics import average_precision_by_horizon
+from ebjepa_mini.nets import DetectionHead, PairPredictor, PixelDecoder, ResNet5
 from ebjepa_mini.presets import VideoSettings, get_preset
-from ebjepa_mini.video import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoExperiment, VideoJEPA,
-                               average_precision_by_horizon, positions, prediction_orders, rollout, teacher_forced,
+from ebjepa_mini.video import (VideoExperiment, VideoJEPA, positions, prediction_orders, rollout, teacher_forced,
                                video_jepa_loss)
 
 TINY = VideoSettings(canvas=16, enc_width=4, pred_width=4, latent_dim=4, proj_hidden=8, proj_dim=8, batch_size=4,
@@ -140,7 +141,12 @@ def test_presets_size_the_video_chapter():
     assert get_preset("paper").video.canvas == 64 and get_preset("paper").video.vicreg_cov == 100.0
 
 
-def test_offline_animation_html_has_no_cdn_links():
+def test_offline_animation_player_has_no_cdn_links_and_has_alt_text():
+    """The chapter 4 animation is an HTML output (matplotlib's jshtml player): offline (no CDN links, no
+    icon font) and its <img> gets alt text from viz.offline_jshtml, since cell metadata only reaches
+    image outputs (the animation's own ``alt_text``, else a generic description)."""
+    import re
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -151,7 +157,13 @@ def test_offline_animation_html_has_no_cdn_links():
     fig, ax = plt.subplots()
     (line,) = ax.plot([0, 1], [0, 1])
     anim = animation.FuncAnimation(fig, lambda t: (line,), frames=2)
+    anim.alt_text = 'A line "from" <0> to 1'
     html = offline_jshtml(anim, default_mode="loop")
+    default = re.findall(r"<img\b[^>]*>", offline_jshtml(animation.FuncAnimation(fig, lambda t: (line,), frames=2)))
     plt.close(fig)
     assert "http://" not in html and "https://" not in html and "fa fa-" not in html
     assert "▶" in html and "⏸" in html
+    imgs = re.findall(r"<img\b[^>]*>", html)
+    assert len(imgs) == 1 and 'alt="A line &quot;from&quot; &lt;0&gt; to 1"' in imgs[0], imgs
+    assert len(default) == 1 and re.search(r'alt="[^"]{20,}"', default[0]), default
+

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .sources import data_dir, load_mnist
+from .sources import load_mnist
 
 __all__ = ["MovingMNISTClips", "generate_moving_mnist", "resize_digits", "location_maps", "cut_clips",
-           "split_by_sequence", "load_moving_mnist_file", "maps_from_frames", "MovingMNIST", "GRID"]
+           "split_by_sequence", "maps_from_frames", "MovingMNIST", "GRID"]
 
 #: Side of the detection grid: an 8x8 map per frame, as in the reference.
 GRID = 8
@@ -255,23 +254,8 @@ def split_by_sequence(n_sequences: int, n_val: int, seed: int = 2025) -> tuple[n
     return perm[n_val:], perm[:n_val]
 
 
-def load_moving_mnist_file(path: str | Path | None = None) -> np.ndarray | None:
-    """The original ``mnist_test_seq.npy`` as ``uint8 [10000, 20, 64, 64]`` if it exists, else ``None``.
-
-    Looks in ``$EBJEPA_DATA`` when ``path`` is None. The raw file is ``[20, 10000, 64, 64]``
-    (time first); it is swapped to sequences first, as in the reference.
-    """
-    path = Path(path) if path is not None else data_dir() / "mnist_test_seq.npy"
-    if not path.exists():
-        return None
-    arr = np.load(path, mmap_mode="r")
-    if arr.ndim != 4 or arr.shape[2:] != (64, 64):
-        raise ValueError(f"{path} should hold [20, N, 64, 64] frames, got shape {arr.shape}")
-    return np.ascontiguousarray(np.swapaxes(arr, 0, 1))
-
-
 def maps_from_frames(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
-    """Approximate 8x8 maps from pixels, for data without known positions (the loaded file).
+    """Approximate 8x8 maps from pixels, the reference's way (for frames without known positions).
 
     Like the reference: threshold each frame at ``(min + max) / 2``, take the bounding box of each
     connected blob (scipy's 8-connected labelling instead of OpenCV contours) and mark the cell of

@@ -125,6 +125,30 @@ def open_and_run_all(page, server, notebook: str, deadline: "Deadline", step) ->
                                          f"{prompt.text_content()!r})") from None
     step("could not run the notebook with Run > Run All Cells", run_all_until_it_runs)
 
+def open_lab(server, context, screenshot_dir, title: str, notebook: str, heading: str, readout_has: str):
+    """The start both live tests share: open ``notebook``, Run All, wait for the lab whose controls show
+    ``heading`` and its figure. Returns ``(page, step, shot, lab, readout, image)``; ``readout`` is the
+    lab's text line that contains ``readout_has``."""
+    deadline = Deadline(BUDGET_S - server["startup_s"])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    shot = str(screenshot_dir / f"live_{title.lower().replace(' ', '_')}.png")
+    step = stepper(f"live {title}", page, shot, server)
+    open_and_run_all(page, server, notebook, deadline, step)
+
+    out = page.locator(".jp-OutputArea-output")
+    # the lab's outer VBox: the controls (with their heading), the readout and the figure
+    lab = out.locator(".widget-vbox").filter(has_text=heading).filter(has=page.locator(".ebjm-lab-figure img")).first
+
+    def widget_ready():
+        try:
+            lab.locator(".ebjm-lab-figure img").first.wait_for(state="visible", timeout=deadline.ms(90))
+        except Exception:
+            errors = out.filter(has=page.locator("pre")).all_inner_texts()
+            raise AssertionError(f"no widget after Run All; text outputs of the cell: {errors[-3:]}") from None
+    step(f"the {title} widget did not appear", widget_ready)
+    readout = lab.locator(".widget-html").filter(has_text=readout_has).first
+    return page, step, shot, deadline, lab, readout, lab.locator(".ebjm-lab-figure img").first
 
 
 @pytest.fixture
@@ -133,28 +157,8 @@ def lab_server(jupyter_lab):
 
 
 def test_collapse_lab_trains_in_jupyterlab(lab_server, context, screenshot_dir):
-    deadline = Deadline(BUDGET_S - lab_server["startup_s"])
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    shot = str(screenshot_dir / "live_collapse_lab.png")
-
-    step = stepper("live Collapse Lab", page, shot, lab_server)
-
-    open_and_run_all(page, lab_server, NOTEBOOK, deadline, step)
-
-    out = page.locator(".jp-OutputArea-output")
-    # the lab's outer VBox: the controls ("Regularisers" ...), the readout and the dashboard image
-    lab = out.locator(".widget-vbox").filter(has_text="Regularisers").filter(has=page.locator(".ebjm-lab-figure img")).first
-    def widget_ready():
-        try:
-            lab.locator(".ebjm-lab-figure img").first.wait_for(state="visible", timeout=deadline.ms(90))
-        except Exception:
-            errors = out.filter(has=page.locator("pre")).all_inner_texts()
-            raise AssertionError(f"no widget after Run All; text outputs of the cell: {errors[-3:]}") from None
-    step("the Collapse Lab widget did not appear", widget_ready)
-
-    readout = lab.locator(".widget-html").filter(has_text="effective rank").first
-    image = lab.locator(".ebjm-lab-figure img").first
+    page, step, shot, deadline, lab, readout, image = open_lab(
+        lab_server, context, screenshot_dir, "Collapse Lab", NOTEBOOK, "Regularisers", "effective rank")
     before_text = readout.inner_text()
     before_src = image.get_attribute("src")
     assert READOUT_RE.search(before_text), f"unexpected initial readout {before_text!r}"
@@ -204,20 +208,8 @@ def planner_server(jupyter_lab):
 
 def test_planner_lab_runs_an_episode_in_jupyterlab(planner_server, context, screenshot_dir):
     """Chapter 6's Planner Lab: switch to CEM, click Run episode, the readout reports the episode."""
-    deadline = Deadline(BUDGET_S - planner_server["startup_s"])
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    shot = str(screenshot_dir / "live_planner_lab.png")
-
-    step = stepper("live Planner Lab", page, shot, planner_server)
-
-    open_and_run_all(page, planner_server, PLANNER_NOTEBOOK, deadline, step)
-    lab = page.locator(".jp-OutputArea-output .widget-vbox").filter(has_text="Planner").filter(
-        has=page.locator(".ebjm-lab-figure img")).first
-    step("the Planner Lab widget did not appear",
-         lambda: lab.locator(".ebjm-lab-figure img").first.wait_for(state="visible", timeout=deadline.ms(90)))
-    readout = lab.locator(".widget-html").filter(has_text="task").first
-    image = lab.locator(".ebjm-lab-figure img").first
+    page, step, shot, deadline, lab, readout, image = open_lab(
+        planner_server, context, screenshot_dir, "Planner Lab", PLANNER_NOTEBOOK, "Planner", "task")
     before_text, before_src = readout.inner_text(), image.get_attribute("src")
     assert "final distance" not in before_text, f"no episode has run yet: {before_text!r}"
     step("could not switch the planner to CEM", lambda: lab.get_by_role("button", name="cem", exact=True).click())
