@@ -375,8 +375,8 @@ glue("ch5_live_drift_32", float(err[32]), display=False)
 glue("ch5_live_drift_end", float(err[H]), display=False)
 glue("ch5_k8_drift_32", float(err_k8[32]), display=False)
 glue("ch5_k8_drift_end", float(err_k8[H]), display=False)
-for key, stem in (("ch5_k32_success", "world_cpu"), ("ch5_k8_success", "world_cpu-k8")):
-    glue(key, 100 * WORLD[stem]["success_rate"] if stem in WORLD else float("nan"), display=False)
+for k, stem in (("32", "world_cpu"), ("8", "world_cpu-k8")):
+    glue(f"ch5_k{k}_success", 100 * WORLD[stem]["success_rate"] if stem in WORLD else float("nan"), display=False)
 
 # %% [markdown]
 # *Figure 5.4: three test walks: the real path (black) and the path the committed model imagines

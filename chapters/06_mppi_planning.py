@@ -120,6 +120,8 @@ glue("ch6_perfect", success(stored, "world_oracle-encoder_cpu"), display=False)
 glue("ch6_straight", success(stored, "world_oracle_cpu"), display=False)
 glue("ch6_cem", success(stored, "world_cem_cpu"), display=False)
 glue("ch6_last", success(stored, "world_last_cpu"), display=False)
+_p, _n = success(stored, "world_cpu") / 100, stored.get("world_cpu", {}).get("episodes", nan)
+glue("ch6_se", 100 * (_p * (1 - _p) / _n) ** 0.5, display=False)   # binomial standard error, in points
 glue("ch6_gpu", success(stored_gpu, "world_gpu"), display=False)
 glue("ch6_refplan", success(stored, "world_cpu-refplan"), display=False)
 glue("ch6_plan_min", stored["world_cpu"]["plan_wall_s"] / 60 if "world_cpu" in stored else nan, display=False)
@@ -366,8 +368,8 @@ if fig is not None:
 # :::{admonition} What you should see
 # MPPI with the cumulative cost reaches the goal on {glue:text}`ch6_success:.0f`% of the tasks,
 # CEM on {glue:text}`ch6_cem:.0f`% and MPPI with the last-state cost on
-# {glue:text}`ch6_last:.0f`%. On 100 tasks a success rate near 90% has a standard error of about
-# three points, so differences of a few points are noise: with this model in the fixed layout the
+# {glue:text}`ch6_last:.0f`%. Over 100 tasks a success rate of {glue:text}`ch6_success:.0f`% has a
+# binomial standard error of about {glue:text}`ch6_se:.0f` points, so differences of a few points are noise: with this model in the fixed layout the
 # three planners do about equally well. In the paper (random layouts) the last-state cost was
 # eight points worse: it asks only where a plan ends, so a plan that hugs the wall for 80 steps and
 # one that is through the door after 30 look alike until their final step (§ 6.6). Run the way the reference code runs

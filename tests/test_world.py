@@ -222,7 +222,7 @@ def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_pa
     card = json.loads((tmp_path / "m.json").read_text())
     record = json.loads((tmp_path / "w.json").read_text())
     assert card["evaluation"]["episodes"] == 3 and card["evaluation"]["success_rate"] == record["success_rate"]
-    assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000)"
+    assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000, fixed_wall=True)"   # ci: one layout
     assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "wall_stop", "door_pass",
                                                       "door_wins_true", "door_wins_enc", "door_wins_model",
                                                       "drift_px_8", "drift_px_32", "drift_px_end"}
