@@ -1,5 +1,5 @@
 # EB-JEPA Mini Book. On a fresh clone two commands are enough:
-#   make book   -> creates .venv, installs, vendors the offline JS, executes every chapter, builds _build/html
+#   make book   -> creates .venv, installs, vendors the offline JS, executes the chapters (cached), builds _build/html
 #   make test   -> installs if needed, runs pytest over tests/ and nbval over chapters/*.ipynb (EBJEPA_PRESET=ci)
 # `make help` lists every target. Variables: TORCH=cpu|pypi, PYTHON, VENV, NBVAL_CELL_TIMEOUT, JB_FLAGS.
 
@@ -46,7 +46,7 @@ endef
 .PHONY: help install deps vendor book check-offline test unit nbval sync lab student clean distclean browser-test
 
 help:
-	@echo "make book      install if needed, vendor offline JS, execute all chapters, build _build/html"
+	@echo "make book      install if needed, vendor offline JS, execute chapters (cached; BOOK_EXECUTE=force), build _build/html"
 	@echo "make test      install if needed, pytest tests/ + nbval chapters/*.ipynb (EBJEPA_PRESET=$(NBVAL_PRESET))"
 	@echo "make browser-test  build the book (EBJEPA_PRESET=ci), check every page + live widgets in headless Chromium"
 	@echo "make install   (re)install into $(VENV) (TORCH=$(TORCH); TORCH=pypi keeps an existing torch)"
@@ -94,11 +94,21 @@ deps: $(STAMP)
 vendor:
 	@bash tools/vendor_js.sh $(VENDOR)
 
+# BOOK_EXECUTE=cache (make book): a chapter re-runs only when its cells, the package, a stored
+# record or the preset changed (tools/book_config.py keys the jupyter-cache folder by preset and
+# a hash of ebjepa_mini/ and bench/results/). BOOK_EXECUTE=force re-runs every chapter (CI does).
+BOOK_EXECUTE ?= cache
+ifeq ($(filter $(BOOK_EXECUTE),cache force),)
+$(error BOOK_EXECUTE must be 'cache' or 'force', got '$(BOOK_EXECUTE)')
+endif
+
 book: deps vendor
 	@rm -rf _build/html   # no stale pages from an earlier build
 	@# MPLBACKEND (e.g. Agg) would reach the kernels and replace the inline backend: no figures.
 	@start=$$(date +%s); \
-	env -u MPLBACKEND $(BIN)/jupyter-book build . $(JB_FLAGS); \
+	if [ "$(BOOK_EXECUTE)" = cache ]; then cfg=$$($(PY) tools/book_config.py); else cfg=_config.yml; fi; \
+	echo "make book: execute=$(BOOK_EXECUTE), config $$cfg"; \
+	env -u MPLBACKEND $(BIN)/jupyter-book build . --config $$cfg $(JB_FLAGS); \
 	echo "make book: built _build/html/index.html in $$(( $$(date +%s) - start )) s"
 	@$(MAKE) check-offline
 
@@ -134,7 +144,7 @@ browser-test: deps
 	  echo "  Debian/Ubuntu: apt-get install -y chromium   (or: make browser-test CHROMIUM=/path/to/chromium)"; exit 1; }
 	@# MPLBACKEND (e.g. Agg from .ci/run) would reach the kernels and replace their inline backend:
 	@# every plt.show() would then draw nothing, and the book would have no figures.
-	@EBJEPA_PRESET=ci $(MAKE) book
+	@EBJEPA_PRESET=ci $(MAKE) book BOOK_EXECUTE=force
 	@start=$$(date +%s); rc=0; \
 	EBJEPA_PRESET=ci EBJEPA_BROWSER_REQUIRED=1 EBJEPA_CHROMIUM=$(CHROMIUM) \
 	  $(PY) -m pytest tests/browser -m browser -p no:cacheprovider -rw $(PYTEST_ARGS) || rc=$$?; \
