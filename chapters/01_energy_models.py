@@ -39,13 +39,16 @@
 # page. This chapter writes the latent variable of the toy world as $\zeta$, so that $z$ always
 # means a representation.
 #
-# **Runtime** (whole chapter including kernel start, measured on a busy 2-core CPU; the toy
-# models always run on the CPU, because a GPU does not help models this small):
+# **Prerequisites:** none from this book: Python, PyTorch tensors, and gradient descent on a
+# function of a few variables. **Reading time:** about 30 minutes, plus the exercises.
+#
+# **Runtime** (whole chapter; the sizes are in `preset.energy`; the toy models always run on the
+# CPU, because a GPU does not help models this small):
 #
 # | preset | sizes (points / grid / latent values / training steps) | time |
 # |---|---|---|
-# | `ci` | 120 / 41×41 / 36 / 150 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
-# | `cpu` | 200 / 61×61 / 48 / 300 | 8 s on 2 CPU cores (measured per chapter on the {doc}`status page <../book/status>`) |
+# | `ci` | 120 / 41×41 / 36 / 150 | {glue:text}`ch1_time_ci:.0f` s on 2 CPU cores when last measured ({doc}`status page <../book/status>`) |
+# | `cpu` | 200 / 61×61 / 48 / 300 | {glue:text}`ch1_time_cpu:.0f` s on 2 CPU cores when last measured ({doc}`status page <../book/status>`) |
 # | `gpu` | 400 / 101×101 / 96 / 600 | seconds (not measured) |
 
 # %% tags=["colab-setup"]
@@ -70,6 +73,22 @@ viz.use_book_style()
 S = preset.energy                       # every size of this chapter: points, grid, latent values, steps
 gen = torch.Generator().manual_seed(0)
 print(S)
+
+# %% tags=["hide-input"]
+# Every measured number the text quotes comes from this run or from a stored record
+# (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
+try:
+    from myst_nb import glue
+except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
+    def glue(name, value, display=True):
+        pass
+
+from ebjepa_mini.records import stored_results
+
+times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
+         for p in ("ci", "cpu")}
+glue("ch1_time_ci", float(times["ci"].get("01_energy_models", float("nan"))), display=False)
+glue("ch1_time_cpu", float(times["cpu"].get("01_energy_models", float("nan"))), display=False)
 
 # %% [markdown]
 # ## 1.1 An energy on a toy world
@@ -99,6 +118,13 @@ plt.show()
 # %% [markdown]
 # *Figure 1.1: the toy world. Orange dots are the training points $y$ (noisy samples of the
 # ellipse); the blue dashed curve is the decoder $\tilde y(\zeta)$, with eight latent values $\zeta$ marked.*
+#
+# :::{admonition} What you should see
+# The points form a thin band around the dashed ellipse: the noise is small next to the ellipse
+# itself. The marked values of $\zeta$ advance counter-clockwise around the curve, one full turn as
+# $\zeta$ runs from $0$ to $2\pi$, so one number fixes a point on the ellipse. The data never
+# say which $\zeta$ produced a point: that is what makes $\zeta$ *latent*.
+# :::
 
 # %% [markdown]
 # ## 1.2 Latent variables, the zero-temperature free energy, and inference
@@ -127,6 +153,7 @@ F_inf = energy.free_energy_zero_temp(grid, S.n_latent)      # Eq. (eq-free-energ
 F_dense = energy.free_energy_zero_temp(grid, 4096)           # reference: the true squared distance
 grid_error = (F_inf - F_dense).abs().max().item()
 print(f"n_zeta = {S.n_latent} latent values: max |F_inf - squared distance| over the plane = {grid_error:.4f}")
+glue("ch1_grid_error", grid_error, display=False)
 
 # %% [markdown]
 # Inference is energy minimisation, and gradient descent does it in two ways.
@@ -150,6 +177,9 @@ e_end = energy.latent_energy(y_star.expand(2, 2), z_paths[-1].unsqueeze(1)).sque
 print(f"y paths: F_inf at the end = {energy.free_energy_zero_temp(y_paths[-1], 2048).max():.4f} (max of 5)")
 print(f"zeta paths from zeta=1.0 and zeta=4.2 end at energies {e_end[0]:.3f} and {e_end[1]:.3f}; "
       f"global minimum {energy.free_energy_zero_temp(y_star, 4096).item():.3f}")
+glue("ch1_e_global", energy.free_energy_zero_temp(y_star, 4096).item(), display=False)
+glue("ch1_e_local", e_end[1].item(), display=False)
+glue("ch1_z_local", z_paths[-1][1].item(), display=False)
 
 # %% [markdown]
 # *Figure 1.2: left, the zero-temperature free energy $F_\infty(y)$ with gradient-descent
@@ -157,12 +187,12 @@ print(f"zeta paths from zeta=1.0 and zeta=4.2 end at energies {e_end[0]:.3f} and
 # the point $y^* = (0.2, 1.2)$ along the latent, and gradient descent on $\zeta$ from two starts.*
 #
 # :::{admonition} What you should see
-# * The grid minimum matches the true squared distance to within about 0.05, because the grid
-#   step is $2\pi/n_\zeta$. The printed error shrinks as $n_\zeta$ grows.
+# * The grid minimum matches the true squared distance to within {glue:text}`ch1_grid_error:.3f`
+#   (the printed error), because the grid step is $2\pi/n_\zeta$. The error shrinks as $n_\zeta$ grows.
 # * Every $y$ path ends on the ellipse, with $F_\infty < 0.01$.
-# * On $\zeta$, the start at $\zeta = 1$ reaches the global minimum (about 0.16). The start at
-#   $\zeta = 4.2$ stops near $\zeta = 5.05$ with energy about 3.9. That point is on the bottom of the
-#   ellipse and is a local minimum.
+# * On $\zeta$, the start at $\zeta = 1$ reaches the global minimum ({glue:text}`ch1_e_global:.2f`).
+#   The start at $\zeta = 4.2$ stops near $\zeta =$ {glue:text}`ch1_z_local:.2f` with energy
+#   {glue:text}`ch1_e_local:.1f`. That point is on the bottom of the ellipse and is a local minimum.
 # :::
 
 # %% [markdown]
@@ -251,6 +281,13 @@ plt.show()
 # %% [markdown]
 # *Figure 1.4: the conditional zero-temperature free energy $F_\infty(x, y) = \min_\zeta E(x, y, \zeta)$ for
 # three inputs $x$; the dashed curve is the ellipse that $x$ selects.*
+#
+# :::{admonition} What you should see
+# One dark valley per panel, lying on its dashed curve. At $x = 0$ it is a small ellipse turned
+# upright (scaled by $0.4$, a quarter turn); at $x = 0.5$ a mid-sized one turned half as far; at
+# $x = 1$ the full-size horizontal ellipse of the first figure. The input removes all doubt about *which*
+# ellipse; only the position along it, $\zeta$, is left open.
+# :::
 
 # %% [markdown]
 # ## 1.4 How training shapes the energy
@@ -301,6 +338,8 @@ for method in energy.TRAIN_METHODS:
     stats[method] = energy.energy_stats(run.energy, y_data, y_off)
     print(f"{titles[method]:>20}: mean E on data {stats[method]['e_data']:.4f} | off the ellipse "
           f"{stats[method]['e_off']:9.3f} | spread {stats[method]['spread']:8.3f}")
+glue("ch1_eoff_contrastive", float(stats["contrastive"]["e_off"]), display=False)
+glue("ch1_eoff_regularised", float(stats["regularised"]["e_off"]), display=False)
 
 # %% mystnb={"image": {"alt": "Six panels, one column per training method: pull down only, contrastive (hinge) and regularised latent. Top row: the trained energy as heat-maps with the data as orange dots, dark over the whole plane for pull down only, a thin dark ring on the data for contrastive and a smooth valley along the ellipse for regularised; bottom row: the mean energy on the data (solid) and on points away from the ellipse (dashed) over the training steps, on a log scale."}}
 fig = viz.plot_trained_energies(results, y1, y2, data=y_data)
@@ -315,9 +354,11 @@ plt.show()
 # * **Pull down only**: the whole plane goes dark. Both curves fall below $10^{-2}$ and the
 #   spread is about 0. This is a flat, collapsed energy: it scores every point as data.
 # * **Contrastive**: a thin dark ring on the data. The energy off the ellipse rises far above
-#   the margin $m = 1$ (tens to hundreds), because nothing holds it down where negatives pushed.
-# * **Regularised**: a smooth valley that follows the ellipse. The energy off the ellipse is
-#   about 1 to 2, the squared distance to the learned curve, and no negatives were used.
+#   the margin $m = 1$ (here {glue:text}`ch1_eoff_contrastive:.0f` on average), because nothing
+#   holds it down where negatives pushed.
+# * **Regularised**: a smooth valley that follows the ellipse. The energy off the ellipse
+#   ({glue:text}`ch1_eoff_regularised:.1f` on average) is the squared distance to the learned curve,
+#   and no negatives were used.
 # :::
 
 # %%
@@ -386,6 +427,8 @@ fig = viz.plot_toy_jepa_collapse(hist)
 plt.show()
 print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
       f"E(mismatched pairs) = {hist['e_neg'][-1]:.2e}, std of f(x) = {hist['z_std'][-1]:.2e}")
+glue("ch1_jepa_e_neg", float(hist["e_neg"][-1]), display=False)
+glue("ch1_jepa_z_std", float(hist["z_std"][-1]), display=False)
 
 # %% [markdown]
 # *Figure 1.6: a toy linear JEPA trained on {eq}`eq-jepa-loss` with $\lambda = 0$. Left, the
@@ -395,8 +438,9 @@ print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
 # :::{admonition} What you should see
 # At the start, mismatched pairs have clearly higher energy than true pairs. By the end,
 # *both* energies and the embedding standard deviation have fallen by many orders of
-# magnitude, to about $10^{-6}$ or below. The encoder has shrunk to a single point, and its energy is
-# flat. It is the same failure as "pull down only", now in representation space.
+# magnitude: the energy of mismatched pairs ends at {glue:text}`ch1_jepa_e_neg:.1e` and the
+# standard deviation at {glue:text}`ch1_jepa_z_std:.1e`. The encoder has shrunk to a single point,
+# and its energy is flat. It is the same failure as "pull down only", now in representation space.
 # :::
 #
 # Chapter 2 adds the missing term. VICReg's variance and covariance penalties
@@ -438,7 +482,7 @@ print(f"after {S.train_steps} steps: E(true pairs) = {hist['e_pos'][-1]:.2e}, "
 # does not underflow to $\log 0 = -\infty$.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_free_energy(E, beta):
     return -(torch.logsumexp(-beta * E, dim=-1) - math.log(E.shape[-1])) / beta
 
@@ -463,7 +507,7 @@ checks.check_free_energy(my_free_energy)
 # The margin says "high enough is enough".
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_hinge(e_pos, e_neg, margin):
     return e_pos.mean() + torch.relu(margin - e_neg).mean()
 
@@ -490,7 +534,7 @@ checks.check_hinge_loss(my_hinge)
 # and why a JEPA limits its representations with $R$.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 with torch.no_grad():
     F_flat = energy.RegularisedLatentEnergy(lam=0.0, n_latent=S.n_latent)(grid)
 checks.check_flat_energy(F_flat)
@@ -537,7 +581,7 @@ checks.check_flat_energy(F_flat)
 # action's effect. (c) See the solution cell.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_jepa_energy(f, g, x, x_prime, a=None, q=None):
     z, target = f(x), f(x_prime)
     if g is None:

@@ -37,10 +37,16 @@
 # How this chapter's small MNIST set-up relates to the paper's CIFAR-10 experiments and the reference
 # code is on the {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
 #
-# **Runtime** (the whole chapter; measured times per preset are on the {doc}`../book/status`
-# page): `ci` runs 4 settings × 200 steps on 4,000 digits (56 s on 2 CPU cores);
-# `cpu` runs 4 × 600 steps on 20,000 digits and adds linear probes (5.8 minutes); `gpu`
-# runs 4 × 2,000 steps on all 60,000 digits with a wider network.
+# **Prerequisites:** chapter 1 (energy, and why an energy pulled down only on data goes flat).
+# **Reading time:** about 25 minutes, plus time in the Collapse Lab and the exercises.
+#
+# **Runtime** (whole chapter; the sizes are in `preset.collapse`):
+#
+# | preset | what runs | time |
+# |---|---|---|
+# | `ci` | 4 settings × 200 steps on 4,000 digits | {glue:text}`ch2_time_ci:.0f` s on 2 CPU cores when last measured ({doc}`status page <../book/status>`) |
+# | `cpu` | 4 settings × 600 steps on 20,000 digits, plus linear probes | {glue:text}`ch2_time_cpu:.1f` minutes on 2 CPU cores when last measured ({doc}`status page <../book/status>`) |
+# | `gpu` | 4 settings × 2,000 steps on all 60,000 digits, with a wider network | not yet measured |
 
 # %% tags=["colab-setup"]
 import sys, subprocess
@@ -68,6 +74,22 @@ lab = CollapseLab(preset.name, seed=0)
 print(S)
 print("data:", lab.data_source)
 print(f"model: {count_parameters(lab.model):,} parameters, embedding dimension D = {S.embed_dim}")
+
+# %% tags=["hide-input"]
+# Every measured number the text quotes comes from this run or from a stored record
+# (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
+try:
+    from myst_nb import glue
+except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
+    def glue(name, value, display=True):
+        pass
+
+from ebjepa_mini.records import stored_results
+
+times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
+         for p in ("ci", "cpu")}
+glue("ch2_time_ci", float(times["ci"].get("02_collapse", float("nan"))), display=False)
+glue("ch2_time_cpu", float(times["cpu"].get("02_collapse", float("nan"))) / 60, display=False)
 
 # %% [markdown]
 # ```{note}
@@ -98,12 +120,39 @@ fig = viz.show_views(x, v1, v2)
 plt.show()
 
 # %% [markdown]
-# *Figure: eight MNIST digits (top) and two random views of each (middle, bottom). The model
+# *Figure 2.1: eight MNIST digits (top) and two random views of each (middle, bottom). The model
 # must give both views of a column the same embedding.*
+#
+# :::{admonition} What you should see
+# The two views of a column differ in crop, position, brightness and contrast, yet each still
+# shows the same digit, never mirrored. These differences are what the embedding must learn to
+# ignore; the digit's identity is what it should keep.
+# :::
 #
 # Look at {eq}`eq-invariance` again: it is zero for *any* encoder that ignores its input. A
 # constant $f_\theta(x) = \bar z$ (the same vector for every input) is a global minimum. In the language of chapter 1, pulling the
 # energy down on compatible pairs with nothing pushing up elsewhere makes it flat.
+#
+# :::{admonition} Where EB-JEPA sits
+# :class: note
+# Joint-embedding methods keep the trivial solution away in one of three ways.
+#
+# * **Contrastive methods** push the embeddings of *different* images apart, as the hinge of
+#   chapter 1 pushed up the energy of negatives {cite:p}`lecun2006tutorial`. They need many
+#   negatives, and in high dimensions the negatives cover little of the space.
+# * **Architectural asymmetry**: the targets come from a slowly updated copy of the encoder (an
+#   exponential moving average, EMA), no gradient flows through them (stop-gradient), and a
+#   predictor sits on one branch only. BYOL works this way, and so do the JEPAs for images and video,
+#   I-JEPA {cite:p}`assran2023self` and V-JEPA {cite:p}`bardes2024revisiting`. Nothing in their loss
+#   forbids collapse; the training dynamics avoid it.
+# * **Explicit regularisers** add a term on the batch of embeddings that a collapsed encoder pays
+#   for: VICReg {cite:p}`bardes2022vicreg` (this chapter) and SIGReg {cite:p}`balestriero2025lejepa`
+#   (chapter 3).
+#
+# EB-JEPA {cite:p}`ebjepa2026` uses only the third: one shared encoder, no negatives, no EMA copy and
+# no stop-gradient, so the regulariser alone stands between the loss and collapse, and what it
+# prevents can be read off its terms, as this chapter does.
+# :::
 #
 # ## 2.2 No regulariser: complete collapse
 #
@@ -115,9 +164,19 @@ plt.show()
 # %%
 runs = lab.compare(probe=True)   # none, variance, vicreg, sigreg: the same code the widget and the benchmark run
 for label, r in runs.items():
-    print(f"{viz.SETTING_NAMES[label]:32s} {r.report}   ({r.steps} steps, {r.steps / r.seconds:.0f} steps/s)")
+    print(f"{viz.SETTING_NAMES[label]:32s} {r.report}")
+glue("ch2_steps", int(max(r.steps for r in runs.values())), display=False)
+glue("ch2_train_s", float(sum(r.seconds for r in runs.values())), display=False)
+glue("ch2_steps_per_s", sum(r.steps for r in runs.values()) / sum(r.seconds for r in runs.values()), display=False)
 
 # %% [markdown]
+# :::{dropdown} Run details
+# When this page was built, the four settings trained {glue:text}`ch2_steps:d` steps each in
+# {glue:text}`ch2_train_s:.0f` s in all ({glue:text}`ch2_steps_per_s:.0f` steps per second, on
+# whatever machine built it). The stored benchmark runs, with their hardware, date and command,
+# are on the {doc}`../book/results` page.
+# :::
+#
 # Each run's dashboard shows four panels: the effective rank over training (defined in
 # {eq}`eq-erank` below), the unweighted loss terms, the standard deviation of every embedding
 # dimension at the end (sorted) against the hinge $\gamma = 1$ that VICReg will use, and the
@@ -129,9 +188,15 @@ fig = viz.collapse_dashboard(r.history, r.z, title="no regulariser: " + r.report
 plt.show()
 
 # %% [markdown]
-# *Figure: the unregularised run. The invariance loss falls towards zero, every dimension's
-# standard deviation shrinks to a tiny fraction of $\gamma$, and the covariance eigenvalues drop
-# by orders of magnitude: all digits get (nearly) the same embedding.*
+# *Figure 2.2: the run without a regulariser: effective rank during training, the invariance loss
+# term (log scale), the sorted per-dimension standard deviations at the end against the hinge
+# $\gamma$ (dashed), and the covariance eigenvalues (log scale).*
+#
+# :::{admonition} What you should see
+# The invariance loss falls towards zero, every dimension's standard deviation shrinks to a tiny
+# fraction of $\gamma$, and the covariance eigenvalues drop by orders of magnitude: all digits get
+# (nearly) the same embedding.
+# :::
 #
 # Notice the start of the curves, too. A freshly initialised network already maps all digits to
 # nearby points: its ReLU features are all positive, so a shared mean dominates the small
@@ -196,9 +261,13 @@ fig = viz.collapse_dashboard(r.history, r.z, title="variance only: " + r.report.
 plt.show()
 
 # %% [markdown]
-# *Figure: variance only. Every dimension now has a standard deviation at or above $\gamma$,
-# yet the effective rank falls to one or two: the dimensions are copies of each other. The
-# spectrum shows one or two large eigenvalues and a cliff.*
+# *Figure 2.3: the variance-only run, with the same four panels as figure 2.2.*
+#
+# :::{admonition} What you should see
+# Every dimension now has a standard deviation at or above $\gamma$, yet the effective rank falls
+# to one or two: the dimensions are copies of each other. The spectrum shows one or two large
+# eigenvalues and then a cliff.
+# :::
 #
 # The model satisfied the hinge by spreading the digits along *one* direction and copying it
 # into every coordinate. That is **dimensional collapse** {cite:p}`jing2022understanding`:
@@ -226,8 +295,12 @@ fig = viz.collapse_dashboard(r.history, r.z, title="variance + covariance (VICRe
 plt.show()
 
 # %% [markdown]
-# *Figure: VICReg. The standard deviations sit near $\gamma$, the spectrum decays gently and the
-# effective rank stays high.*
+# *Figure 2.4: the VICReg run (variance and covariance terms), with the same four panels.*
+#
+# :::{admonition} What you should see
+# The standard deviations sit near $\gamma$, the spectrum decays gently instead of falling off a
+# cliff, and the effective rank stays high: many directions of the embedding carry signal.
+# :::
 #
 # ## 2.5 SIGReg: one term instead of two
 #
@@ -248,9 +321,13 @@ fig = viz.collapse_dashboard(r.history, r.z, title="SIGReg: " + r.report.verdict
 plt.show()
 
 # %% [markdown]
-# *Figure: SIGReg. The dimensions keep a standard deviation close to 1 (a standard Gaussian's),
-# so neither kind of collapse appears; at this short budget the spectrum is steeper than
-# VICReg's, and it flattens with longer training (try the `cpu` preset).*
+# *Figure 2.5: the SIGReg run, with the same four panels.*
+#
+# :::{admonition} What you should see
+# The dimensions keep a standard deviation close to that of a standard Gaussian, so neither kind
+# of collapse appears. At this short budget the spectrum is steeper than VICReg's; it flattens
+# with longer training (try the `cpu` preset).
+# :::
 #
 # ## 2.6 Side by side
 #
@@ -262,9 +339,16 @@ fig = viz.compare_collapse({k: (r.history, r.z) for k, r in runs.items()})
 plt.show()
 
 # %% [markdown]
-# *Figure: left, RankMe effective rank during training; middle, per-dimension standard deviation
-# at the end (symmetric-log axis, the dashed line is $\gamma$); right, the share of variance
-# carried by each covariance eigenvalue.*
+# *Figure 2.6: the four settings side by side. Left, RankMe effective rank during training;
+# middle, per-dimension standard deviation at the end (symmetric-log axis, the dashed line is
+# $\gamma$); right, the share of variance carried by each covariance eigenvalue.*
+#
+# :::{admonition} What you should see
+# The grey run (no regulariser) has its standard deviations near zero, far below the hinge. The
+# purple run (variance only) clears the hinge but its rank stays at one or two, and its first
+# one or two eigenvalues carry almost all the variance. Blue (VICReg) and vermillion (SIGReg) keep a high
+# rank and spread the variance over many eigenvalues.
+# :::
 #
 # The first two principal components of the test embeddings, coloured by digit, show the same
 # story qualitatively (a collapsed embedding still has *some* principal components; the text in
@@ -275,7 +359,15 @@ fig = viz.embedding_pca({k: r.z for k, r in runs.items()}, lab.eval_labels)
 plt.show()
 
 # %% [markdown]
-# *Figure: PCA of the final test embeddings per setting, coloured by digit class.*
+# *Figure 2.7: the final test embeddings of each setting projected on their first two principal
+# components, coloured by digit class; the text in each panel gives the overall spread.*
+#
+# :::{admonition} What you should see
+# The unregularised panel's spread is orders of magnitude smaller than the others': its picture is
+# the shape of leftover noise around one point. The variance-only embedding lies mostly along a
+# line. In the VICReg and SIGReg panels the cloud is spread in two directions and the digit
+# colours separate at least in part (more clearly with the `cpu` preset).
+# :::
 #
 # Finally, what is in the *encoder* features? A linear probe (logistic regression on frozen
 # features of 2,000 training digits, tested on the held-out digits) reads how much digit identity
@@ -284,12 +376,6 @@ plt.show()
 # fairly well, so a run is only as good as its gain over this row.
 
 # %%
-try:
-    from myst_nb import glue     # the book build pastes this run's numbers into the text below
-except ImportError:              # outside the book build (e.g. on Colab) the text shows the keys
-    def glue(name, value, display=True):
-        pass
-
 lab.reset()                      # back to the shared initialisation: the random-init encoder
 random_acc = lab.probe()
 print(f"{'setting':32s} {'RankMe':>7s} {'probe acc':>9s}  verdict")
@@ -379,7 +465,7 @@ lab
 # $u = 0$), so a collapsed model still gets a useful push.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_variance(z):
     return torch.relu(1.0 - torch.sqrt(z.var(dim=0, unbiased=True) + 1e-4)).mean()
 
@@ -403,7 +489,7 @@ checks.check_vicreg_variance(my_variance)
 # effective rank 4: one dominant direction counts like several small ones.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_erank(z):
     s = torch.linalg.svdvals(z - z.mean(dim=0))
     p = s / s.sum()
@@ -430,7 +516,7 @@ checks.check_effective_rank(my_erank)
 # happy with complete collapse: each term covers exactly one failure, and you need both.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 lab.reset()
 lab.set(covariance=True, variance=False, sigreg=False)
 lab.run(S.steps)

@@ -39,6 +39,9 @@
 # Where this chapter's settings differ from the paper's and the reference code's, and why, is listed on
 # the {ref}`paper-and-book` page; the symbols are collected on the {ref}`notation` page.
 #
+# **Prerequisites:** chapter 2 (the VICReg terms, effective rank and the linear probe against the
+# random-init baseline). **Reading time:** about 30 minutes, plus the exercises.
+#
 # **Runtime** (whole chapter; the sizes are in `preset.image`):
 #
 # | preset | what runs | time |
@@ -201,7 +204,7 @@ print(f"SIG over {S.num_slices} slices: healthy {sigreg(z_healthy, S.num_slices,
       f"expected value for N = {n} Gaussian samples {epps_pulley_gaussian_mean(n):.4f}")
 
 # %% [markdown]
-# *Figure: left, the values of one random projection for a healthy (vermillion) and a collapsed
+# *Figure 3.1: left, the values of one random projection for a healthy (vermillion) and a collapsed
 # (grey) embedding against the N(0, 1) density; right, the real (solid) and imaginary (dashed)
 # parts of their empirical characteristic functions against $\chi(u)$ (black). Vertical grey lines
 # mark the 10 quadrature knots. The legend gives each slice's statistic $G$.*
@@ -265,7 +268,14 @@ fig = viz.show_views(x, v1, v2)
 plt.show()
 
 # %% [markdown]
-# *Figure: eight CIFAR-10 training images (top) and two random views of each (middle, bottom).*
+# *Figure 3.2: eight CIFAR-10 training images (top) and two random views of each (middle, bottom).*
+#
+# :::{admonition} What you should see
+# The two views of one image can look very different: another crop and scale, sometimes mirrored,
+# shifted colours, sometimes grey or solarised. The object stays the same. The encoder is asked to
+# give both views the same embedding, so it must discard colour, exact position and scale, and
+# keep what identifies the object.
+# :::
 #
 # Both models start from the same initialisation, see the same batches and views, and train
 # `S.steps` steps with the optimiser of the preset (AdamW with warm-up and cosine decay on CPU;
@@ -287,7 +297,7 @@ fig = viz.compare_image_runs(runs, title=f"preset {preset.name}: {exp.data_sourc
 plt.show()
 
 # %% [markdown]
-# *Figure: left, linear-probe top-1 accuracy on the test images; middle, effective rank (RankMe,
+# *Figure 3.3: left, linear-probe top-1 accuracy on the test images; middle, effective rank (RankMe,
 # {cite:p}`garrido2023rankme`) of the test features; right, the covariance eigenvalues of the test
 # features as shares of the total variance (log scale). Grey: random-init encoder; blue: VICReg;
 # vermillion: SIGReg.*
@@ -304,8 +314,8 @@ for name in ("vicreg", "sigreg"):
 # :::{admonition} What you should see
 # Both trained encoders beat the random-init encoder; your run's numbers are printed above. How far
 # they get depends on the budget: the stored `cpu` benchmark ({glue:text}`ch3_cpu_steps:d` steps on
-# {glue:text}`ch3_cpu_images:,d` images, about {glue:text}`ch3_cpu_epochs:.0f` epochs; § 3.7 has its
-# hardware and command) reaches {glue:text}`ch3_cpu_acc_vicreg:.1%` with VICReg and
+# {glue:text}`ch3_cpu_images:,d` images, about {glue:text}`ch3_cpu_epochs:.0f` epochs; the
+# {doc}`results page <../book/results>` has its hardware and command) reaches {glue:text}`ch3_cpu_acc_vicreg:.1%` with VICReg and
 # {glue:text}`ch3_cpu_acc_sigreg:.1%` with SIGReg against {glue:text}`ch3_cpu_acc_random:.1%` for the
 # random-init encoder, and `ci`, with fewer steps on fewer images, gains less.
 # VICReg's effective rank is higher than the random-init encoder's; SIGReg's projector std is close
@@ -323,9 +333,16 @@ fig = viz.plot_image_training({k: runs[k] for k in ("vicreg", "sigreg")})
 plt.show()
 
 # %% [markdown]
-# *Figure: unweighted loss terms per training step (log scale): invariance (left), VICReg variance
+# *Figure 3.4: unweighted loss terms per training step (log scale): invariance (left), VICReg variance
 # hinge summed over both views, at most 2 (middle), SIGReg statistic (right); blue VICReg,
 # vermillion SIGReg.*
+#
+# :::{admonition} What you should see
+# Both regulariser terms fall, most steeply in the first steps, while the invariance term
+# *rises* early, more for SIGReg than for VICReg, as the embeddings spread out. After that the
+# curves flatten or turn: the two terms trade off for the rest of training, and neither reaches
+# zero.
+# :::
 #
 # ## 3.5 Hyperparameter sensitivity at this book's scale
 #
@@ -342,7 +359,14 @@ fig = viz.compare_image_runs(runs, title="healthy (solid) vs sensitivity setting
 plt.show()
 
 # %% [markdown]
-# *Figure: as above, with the two sensitivity settings added (hatched bars, dashed spectra).*
+# *Figure 3.5: as figure 3.3, with the two sensitivity settings added (hatched bars, dashed spectra).*
+#
+# :::{admonition} What you should see
+# The $\lambda = 0.1$ run stands out: its effective-rank bar is far below the healthy runs', its
+# dashed spectrum falls steeply, and its probe bar is close to the random-init one. The
+# (std 100, cov 100) run does not look collapsed in these panels; the box after the next figure
+# says why, and what it costs instead.
+# :::
 #
 # The same Epps–Pulley picture as in § 3.2, now on one slice of the real projector outputs of the
 # test images: SIGReg with $\lambda = 10$ against $\lambda = 0.1$.
@@ -354,7 +378,7 @@ fig = viz.plot_epps_pulley({"λ = 10": ((runs["sigreg"].z_proj @ a).ravel(), viz
 plt.show()
 
 # %% [markdown]
-# *Figure: one random slice of the trained SIGReg projector outputs (λ = 10, vermillion; λ = 0.1,
+# *Figure 3.6: one random slice of the trained SIGReg projector outputs (λ = 10, vermillion; λ = 0.1,
 # grey) against the Gaussian target: histograms (left) and characteristic functions (right).*
 #
 # :::{admonition} What you should see
@@ -386,7 +410,8 @@ plt.show()
 # The paper trains a ResNet-18 for 300 epochs on all 50,000 images with LARS (paper Table 5). The
 # table below lists what it reports, next to the numbers of this chapter's run and of every stored
 # benchmark run (`bench/results/image_<preset>.json`, written by
-# `python -m ebjepa_mini.bench image --preset P --save`, with hardware, date and command).
+# `python -m ebjepa_mini.bench image --preset P --save`; the {doc}`results page <../book/results>`
+# lists each record's hardware, date, command and any diverged configuration).
 
 # %%
 PAPER = {"vicreg": 0.9012, "sigreg": 0.9102, "sigreg_lambda_0.1": 0.2720, "vicreg_std100_cov100": 0.1000}
@@ -395,10 +420,6 @@ glue("ch3_paper_sigreg", PAPER["sigreg"], display=False)
 columns = {"paper (300 ep.)": PAPER, f"this run ({preset.name})": {k: r.probe_acc for k, r in runs.items()}}
 for name, rec in stored_results("image_*.json").items():
     columns[f"bench {rec['preset']} ({rec.get('date', '?')[:10]})"] = rec["probe_acc"]
-    print(f"{name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
-    for r in rec.get("results", []):
-        if r.get("diverged_at"):
-            print(f"  {r['name']}: the loss became NaN/inf at step {r['diverged_at']} (diverged)")
 names = ["random_init", "vicreg", "sigreg", "sigreg_lambda_0.1", "vicreg_std100_cov100"]
 print(f"{'configuration':22s}" + "".join(f"{c:>26s}" for c in columns))
 for name in names:
@@ -453,7 +474,7 @@ for name in names:
 # `torch.trapezoid`.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_epps_pulley(y):
     t = torch.linspace(-3, 3, 10, dtype=y.dtype)
     phi = torch.exp(-t ** 2 / 2)
@@ -479,7 +500,7 @@ checks.check_epps_pulley(my_epps_pulley)
 # $(1-\lambda)$ on the invariance changes this by a factor $1 - \lambda \approx 0.96$ only.)
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 checks.check_lejepa_lambda(10 / 256)
 
 # %% [markdown]
@@ -501,7 +522,7 @@ checks.check_lejepa_lambda(10 / 256)
 # reuses it instead of training again.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 checks.check_collapsing_run(runs["sigreg_lambda_0.1"], runs["sigreg"])
 
 # %% [markdown]

@@ -38,6 +38,10 @@
 # 5. name where the paper's equations and the reference code differ, and which choice this book makes
 #    ({ref}`paper-and-book` lists these differences for every chapter; {ref}`notation` lists the symbols).
 #
+# **Prerequisites:** chapter 1 (the energy of a JEPA) and chapter 2 (VICReg's variance and
+# covariance terms); chapter 3 helps but is not needed. **Reading time:** about 35 minutes, plus
+# the exercises.
+#
 # **Runtime** (whole chapter; the sizes are in `preset.video`):
 #
 # | preset | what runs | time |
@@ -158,11 +162,8 @@ if "video_cpu-1core" in records:         # a variant record (same command on one
 
 # %% mystnb={"image": {"alt": "Two rows of greyscale frames, each row the first frames of one generated Moving MNIST clip in which two digits move across the canvas, with a faint 8 by 8 grid and orange squares marking the cell where each digit is centred."}}
 mnist = load_mnist()
-t0 = time.perf_counter()
 big = generate_moving_mnist(mnist.x_train, 500, n_frames=20, canvas=64, seed=1)
-rate = 2 * len(big) / (time.perf_counter() - t0)
-print(f"generated {len(big)} sequences of 20 frames at 64x64 = {2 * len(big)} clips of 10 frames: "
-      f"{rate:,.0f} clips/s on this machine")
+print(f"generated {len(big)} sequences of 20 frames at 64x64 = {2 * len(big)} clips of 10 frames")
 speed = np.linalg.norm(big.velocities, axis=-1)
 print(f"speed over all digits and frames: min {speed.min():.3f}, max {speed.max():.3f} px/frame; "
       f"positions within [{big.positions.min():.2f}, {big.positions.max():.2f}] (free range 0..{64 - 28})")
@@ -171,17 +172,24 @@ fig = viz.show_moving_mnist(big.frames, big.maps, n_clips=2, n_frames=10)
 plt.show()
 
 # %% [markdown]
-# *Figure: the first 10 frames of two generated 64×64 sequences; orange squares are the cells of the
+# *Figure 4.1: the first 10 frames of two generated 64×64 sequences; orange squares are the cells of the
 # 8×8 location map (one per digit, at the centre of its ink box).*
 #
 # :::{admonition} What you should see
-# Thousands of clips per second; the speed is the same for every digit in every frame
-# ({glue:text}`ch4_speed:.1f` px per frame, a tenth of the free range, as in the original
-# generator) because a bounce only flips the sign of one velocity component; positions never leave
-# the free range, so digits are always completely inside the canvas; every frame has one or two
-# marked cells (two digits in one cell give one).
+# The digits glide in straight lines and bounce off the borders. The printed speed is the same for
+# every digit in every frame ({glue:text}`ch4_speed:.1f` px per frame, a tenth of the free range,
+# as in the original generator) because a bounce only flips the sign of one velocity component;
+# positions never leave the free range, so digits are always completely inside the canvas; every
+# frame has one or two marked cells (two digits in one cell give one).
 # :::
-#
+
+# %% tags=["hide-input", "hide-output"]
+# Run details: how fast the generator is on the machine that built this page.
+t0 = time.perf_counter()
+generate_moving_mnist(mnist.x_train, 500, n_frames=20, canvas=64, seed=1)
+print(f"generator speed: {2 * 500 / (time.perf_counter() - t0):,.0f} clips of 10 frames per second")
+
+# %% [markdown]
 # ## 4.2 From images to time: encoder, predictor and the energy of a clip
 #
 # The {term}`encoder` $f_\theta$ sees **one frame at a time** (the paper's encoder receptive field
@@ -276,10 +284,17 @@ print("orders for K = 4 (rows k = 0..4, columns t = 0..9):")
 print(prediction_orders(S.clip_len, 4))
 
 # %% [markdown]
-# *Figure: for K = 1 (left) and K = 4 (right), each row is a rollout state $S^{(k)}$ and each
+# *Figure 4.2: for K = 1 (left) and K = 4 (right), each row is a rollout state $S^{(k)}$ and each
 # column a frame; "z" marks the two true context frames, numbers the order of the prediction, darker
 # = more predictor calls since the truth. Every row is compared with the targets (top row). The
 # vermillion arrows show that frame 5 of $S^{(k)}$ is predicted from frames 3 and 4 of $S^{(k-1)}$.*
+#
+# :::{admonition} What you should see
+# With $K = 1$ every predicted frame has order 1: the loss only ever sees teacher forcing. With
+# $K = 4$ the orders grow down the rows and to the right, up to 4 in the last row, while the
+# columns near the start stay at low orders because they are re-anchored on the truth at every
+# step. The printed array is the right panel's numbers.
+# :::
 #
 # Where the paper's equations and the reference code differ, this book follows the code, except
 # where a CPU needs a shortcut (the {ref}`paper-and-book` page repeats this table with the sizes):
@@ -343,10 +358,16 @@ fig = viz.plot_video_training({k: r for k, r in runs.items() if k != "untrained"
 plt.show()
 
 # %% [markdown]
-# *Figure: unweighted loss terms per step for K = 1 (light blue) and K = 4 (dark blue): prediction
+# *Figure 4.3: unweighted loss terms per step for K = 1 (light blue) and K = 4 (dark blue): prediction
 # MSE after the projector (left), VICReg variance hinge (middle) and covariance (right).*
 #
-# The variance hinge falls first: at initialisation the projected positions have a tiny spread
+# :::{admonition} What you should see
+# In both runs the variance hinge falls first, and the prediction term grows while it does: as the
+# representations spread out there is more to predict. Only later, if at all within this budget,
+# does the prediction term turn down as the predictor catches up.
+# :::
+#
+# The variance hinge falls first because at initialisation the projected positions have a tiny spread
 # (most pixels are black background), and the regulariser spreads them out; the prediction term
 # grows with that spread before the predictor catches up, as in the first epochs of the reference's
 # training curves, where it then falls to about 0.02 by epoch 50 (the curves in the reference repository's video README). The short runs of
@@ -378,7 +399,7 @@ glue("ch4_pos_rate", pos_rate, display=False)
 glue("ch4_live_cross", crossing(runs["K1"].ap, runs["K4"].ap), display=False)
 
 # %% [markdown]
-# *Figure: detection AP of the head applied to $(j+1)$-step-ahead predicted representations, for the
+# *Figure 4.4: detection AP of the head applied to $(j+1)$-step-ahead predicted representations, for the
 # untrained encoder (grey), K = 1 (light blue) and K = 4 (dark blue). Open markers: the paper's
 # values at horizons 0 and 6 for its 1-step and 4-step models after 50 epochs (read off the plot).*
 #
@@ -398,7 +419,8 @@ glue("ch4_live_cross", crossing(runs["K1"].ap, runs["K4"].ap), display=False)
 # :::
 #
 # The stored benchmark runs (`python -m ebjepa_mini.bench video --preset P --save`, the same code at
-# the preset's size, with hardware, date and command) are drawn next to each other:
+# the preset's size; the {doc}`results page <../book/results>` lists each record's hardware, date
+# and command) are drawn next to each other:
 
 # %% mystnb={"image": {"alt": "One panel per stored benchmark run, each a line plot of detection average precision against the prediction horizon for the untrained, K 1 and K 4 models, with the paper's values as open markers joined by dotted lines."}}
 stored = {}
@@ -406,7 +428,6 @@ for name, rec in stored_results("video_*.json").items():
     if name != f"video_{rec['preset']}":         # variant records (e.g. video_cpu-1core) are not drawn
         continue
     stored[rec["preset"]] = rec
-    print(f"{name}: {rec.get('hardware', '?')} | {rec.get('command', '?')} | {rec.get('wall_s', '?')} s")
 if stored:
     fig, axes = plt.subplots(1, len(stored), figsize=(6.2 * len(stored), 3.9), squeeze=False)
     for ax, (name, rec) in zip(axes[0], stored.items()):
@@ -417,7 +438,13 @@ else:
     print("no stored video benchmark runs (bench/results/video_*.json)")
 
 # %% [markdown]
-# *Figure: the same curves for each stored benchmark run (one panel per preset).*
+# *Figure 4.5: the same curves for each stored benchmark run (one panel per preset).*
+#
+# :::{admonition} What you should see
+# Every panel has the shape of this page's own run above: the untrained curve near chance, both
+# trained curves far above it one step ahead and decaying with the horizon. The curves of the
+# larger preset lie higher: a larger canvas, wider networks and more steps.
+# :::
 #
 # ## 4.7 Seeing the rollout
 #
@@ -434,20 +461,33 @@ fig = viz.plot_video_strip(pics, title=f"{best.name} model, validation clip 0 (p
 plt.show()
 
 # %% [markdown]
-# *Figure: rows from top: true frames; decoded one-step predictions; decoded rollout (frame t has
+# *Figure 4.6: rows from top: true frames; decoded one-step predictions; decoded rollout (frame t has
 # order t − 1); detection probabilities on the rollout (blue) with the true digit cells (orange).
 # Blue frames mark predictions; the first two columns are the context.*
+#
+# :::{admonition} What you should see
+# The decoded one-step predictions follow the digits; the decoded rollout blurs as the order grows,
+# because the predictor averages over what it cannot determine and errors compound; the heat-map
+# follows the digits for the first few steps and then spreads out. On `ci` the pictures are blurry
+# blobs; on `cpu` and larger presets the digits' shapes survive the first steps.
+# :::
+#
+# The same clip as an animation, one time step per frame:
 
 # %%
 anim = viz.animate_video(pics)
 display(HTML(viz.offline_jshtml(anim, default_mode="loop")))
 
 # %% [markdown]
+# *Figure 4.7: the clip of figure 4.6 played in a loop; left to right, the input frame, the decoded
+# one-step prediction, the decoded rollout and the detection heat-map on the rollout, with the
+# time step in the title.*
+#
 # :::{admonition} What you should see
-# The decoded one-step predictions follow the digits; the decoded rollout blurs as the order grows,
-# because the predictor averages over what it cannot determine and errors compound; the heat-map
-# follows the digits for the first few steps and then spreads out. On `ci` the pictures are blurry
-# blobs; on `cpu` and larger presets the digits' shapes survive the first steps.
+# In motion the difference between the two predictions is easier to see: the one-step prediction
+# moves with the input frame at every step, while the rollout, fed only its own outputs after the
+# two context frames, smears the digits and lags or drifts from them as the time step grows. The
+# heat-map spreads out with it.
 # :::
 #
 # ## 4.8 The paper at 50 epochs, and this book's runs
@@ -527,7 +567,7 @@ for name, vals in rows.items():
 # frame 1 and cannot get longer.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_orders(n_frames, K):
     orders = np.zeros((K + 1, n_frames), dtype=int)
     for k in range(1, K + 1):
@@ -557,7 +597,7 @@ checks.check_prediction_orders(my_orders)
 # on an 8×8 grid, not 0.5 as for a ROC area. The untrained model's AP at long horizons sits there.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_ap(scores, labels):
     order = np.argsort(-scores, kind="stable")
     s, y = scores[order], labels[order]
@@ -592,7 +632,7 @@ print("AP of a random scorer on the validation maps:",
 # not the raw values across models.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 xb = exp.val_x[: S.eval_batch].to(device)
 with torch.no_grad():
     for name in [n for n in runs if n != "untrained"]:

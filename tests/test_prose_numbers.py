@@ -31,17 +31,7 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 PENDING: set[str] = set()
 
 # Typed numbers that may stay in a "What you should see" box: {chapter: {number as written: why}}.
-ALLOWED: dict[str, dict[str, str]] = {
-    # Chapter 1's toy energy is fixed and analytic (no data, no training, no preset-dependent
-    # result): these are the grid-step tolerance (2π/K) and the deterministic energies of the
-    # two gradient-descent starts printed by the cell above the box. Glue them from that cell
-    # when chapter 1 is next revised, and remove these entries.
-    "01_energy_models": {
-        "0.05": "grid-step tolerance of the fixed toy energy (2π/K), analytic",
-        "0.16": "global minimum of E(y*, z) for the fixed y* of the toy energy, printed above",
-        "3.9": "local minimum reached from z = 4.2 on the fixed toy energy, printed above",
-    },
-}
+ALLOWED: dict[str, dict[str, str]] = {}
 
 GLUE_ROLE = re.compile(r"\{glue(?::(?P<kind>[a-z]+))?\}`(?P<body>[^`]*)`")
 GLUE_CALL = re.compile(r"""\bglue\(\s*(?P<f>f?)(?P<q>["'])(?P<key>[^"']+)(?P=q)""")
