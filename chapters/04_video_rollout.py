@@ -71,7 +71,8 @@ from ebjepa_mini.bench import stored_results
 from ebjepa_mini.data.moving_mnist import generate_moving_mnist, resize_digits
 from ebjepa_mini.data.sources import load_mnist
 from ebjepa_mini.metrics import average_precision_by_horizon
-from ebjepa_mini.video import VideoExperiment, VideoJEPA, positions, prediction_orders, rollout, teacher_forced
+from ebjepa_mini.rollout import prediction_orders, rollout, teacher_forced
+from ebjepa_mini.video import VideoExperiment, VideoJEPA, positions
 
 viz.use_book_style()
 S = preset.video             # every size of this chapter: canvas, widths, batch, steps, loss weights

@@ -69,6 +69,7 @@ import torch
 from ebjepa_mini import checks, viz
 from ebjepa_mini.records import results_dir, stored_results
 from ebjepa_mini.data import two_rooms as tr
+from ebjepa_mini.data.two_rooms_walks import TrajectoryConfig, generate_trajectories, wall_contact_stats
 from ebjepa_mini.nets import count_parameters
 from ebjepa_mini.planning import evaluate, imagined_positions, wall_push_test, waypoint_actions
 from ebjepa_mini.world import (LAYOUT_TARGETS, build_model, file_sha256, layout_probe, load_world_model,
@@ -160,10 +161,10 @@ plt.show()
 # %% mystnb={"image": {"alt": "Six small Two Rooms panels, each with one training clip drawn as a blue path from an open circle (start) to a filled dot (end): three clips in which the dot is stopped by the inner wall and three in which it passes through the door."}}
 walks = WorldData(S, seed=0)
 clips = walks.clips(*walks.sample(20_000, np.random.default_rng(0)))
-ours = tr.wall_contact_stats(clips["pos"], clips["actions"], clips["wall_x"], clips["door_y"])
-short = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=5_000, length=13, fixed_wall=S.fixed_wall, seed=0))
+ours = wall_contact_stats(clips["pos"], clips["actions"], clips["wall_x"], clips["door_y"])
+short = generate_trajectories(TrajectoryConfig(n_traj=5_000, length=13, fixed_wall=S.fixed_wall, seed=0))
 aimed = {k: v[short["crossing"]] for k, v in short.items()}       # 13-frame clips aimed at the door
-theirs = tr.wall_contact_stats(aimed["pos"], aimed["actions"], aimed["wall_x"], aimed["door_y"])
+theirs = wall_contact_stats(aimed["pos"], aimed["actions"], aimed["wall_x"], aimed["door_y"])
 for name, st in (("windows of long walks (this chapter)", ours), ("short clips aimed at the door", theirs)):
     print(f"{name:38s}: {st['blocked']:.1%} of steps stopped at the inner wall, {st['clips_blocked']:.0%} of clips "
           f"with such a stop, {st['clips_passing']:.1%} pass the door: {st['ratio']:.1f} stopped clips per passage")
@@ -171,7 +172,7 @@ glue("ch5_blocked", 100 * ours["blocked"], display=False)
 glue("ch5_ratio", ours["ratio"], display=False)
 glue("ch5_ratio_aimed", theirs["ratio"], display=False)
 c = clips
-per = [tr.wall_contact_stats(c["pos"][i:i + 1], c["actions"][i:i + 1], c["wall_x"][i:i + 1], c["door_y"][i:i + 1])
+per = [wall_contact_stats(c["pos"][i:i + 1], c["actions"][i:i + 1], c["wall_x"][i:i + 1], c["door_y"][i:i + 1])
        for i in range(400)]
 pick = ([i for i, st in enumerate(per) if st["clips_blocked"] and not st["clips_passing"]][:3]
         + [i for i, st in enumerate(per) if st["clips_passing"]][:3])
@@ -350,7 +351,7 @@ plt.show()
 # %% mystnb={"image": {"alt": "Three Two Rooms walks, each with the real path in black and the path the model imagines from the first frame and the actions in dashed red, decoded by the nearest encoding, next to a line plot of the median position error in pixels against the number of predictor calls: the committed model decoded by the nearest encoding and by the position probe, and a model trained with 8-step rollouts, whose error grows faster."}}
 H = S.walk_len - 1
 n_test = 100 if preset.name != "ci" else 24
-test = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=n_test, length=H + 1, fixed_wall=S.fixed_wall, seed=123))
+test = generate_trajectories(TrajectoryConfig(n_traj=n_test, length=H + 1, fixed_wall=S.fixed_wall, seed=123))
 start = {"start": test["pos"][:, 0], "wall_x": test["wall_x"], "door_y": test["door_y"]}
 k8_path = pretrained_path("cpu", tag="k8")          # the same recipe with the paper's K = 8
 imag = imagined_positions(m, start, test["actions"])                            # [n, H+1, 2]

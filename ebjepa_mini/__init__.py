@@ -2,12 +2,15 @@
 
 Layers, lowest first; a module imports only from its own layer and those below (``tests/test_layers.py``):
 
-0. ``data/``: datasets and their generators;
+0. ``data/``: datasets and their generators (Two Rooms' world in ``two_rooms``, its random walks in
+   ``two_rooms_walks``);
 1. foundations: this root (seeds, :func:`get_device`, :func:`experiment_setup`, :func:`chapter_setup`),
-   ``presets``, ``records``, ``regularizers``, ``energy``, ``nets``, ``metrics``, ``optim``, ``probes``, ``train``;
-2. models and their experiments: ``jepa``, ``collapse``, ``image``, ``video``, ``world``;
+   ``presets``, ``records``, ``regularizers``, ``energy/`` (toy world, free energies, training, toy JEPA),
+   ``nets`` (every network), ``metrics``, ``optim``, ``probes``, ``train``;
+2. models and their experiments: ``jepa``, ``collapse``, ``image``, ``rollout`` (the video predictor's
+   K-step rollout), ``video``, ``world``;
 3. ``planning/``;
-4. presentation: ``viz/``, ``widgets``, ``checks``;
+4. presentation: ``viz/``, ``widgets``, ``checks/`` (one module per subject, as ``viz/``);
 5. the command line: ``bench``.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ Paper eqs. 1-5 (chapter 1) write every JEPA with one energy,
           E(x, x', a) = L_{pred}\\bigl(g_\\phi(f_\\theta(x), u),\\ f_\\theta(x')\\bigr),\\qquad
           L = L_{pred} + \\lambda R(z)
 
-(:func:`ebjepa_mini.energy.jepa_energy`), instantiated three times:
+(:func:`~ebjepa_mini.energy.toy_jepa.jepa_energy`), instantiated three times:
 
 * image (eq. 2): predictor = identity, ``x, x'`` two views of one image (:class:`ImageJEPA`, here);
 * video (eq. 3): predictor on the most recent frame representations (:mod:`ebjepa_mini.video`, chapter 4);

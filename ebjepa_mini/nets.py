@@ -1,10 +1,11 @@
-"""Networks: small CPU ConvNets, the CIFAR ResNet-18 variant, projector MLPs, and the video networks.
+"""Networks: small CPU ConvNets, the CIFAR ResNet-18 variant, projector MLPs, the video networks and IMPALA.
 
 Chapter 2 uses :class:`ConvEncoder` + :func:`projector`; chapter 3 adds the CIFAR
 ResNet-18 (:func:`cifar_resnet18`, as in the reference code, see :doc:`/book/paper_and_book`).
 Chapter 4's video JEPA (:mod:`ebjepa_mini.video`) is built from the per-frame encoder :class:`ResNet5`,
 the two-frame :class:`PairPredictor` (a :class:`ResUNet`), the :class:`VideoProjector` and the
 read-out heads :class:`DetectionHead` and :class:`PixelDecoder` (layers as in the reference code).
+Chapter 5's world model (:mod:`ebjepa_mini.world`) encodes Two Rooms frames with the :class:`ImpalaEncoder`.
 Clips are ``x: [B, T, C, H, W]`` and representations ``z: [B, T, D, H, W]`` (time at dim 1, so
 folding time into the batch, :func:`fold_time`, is a free reshape).
 """
@@ -17,10 +18,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.moving_mnist import GRID
+from .data.two_rooms import SIZE as ROOM_SIZE
 
 __all__ = ["ConvEncoder", "projector", "BasicBlock", "CIFARResNet18", "cifar_resnet18", "count_parameters",
            "check_clip", "fold_time", "ResNet5", "ResUNet", "PairPredictor", "VideoProjector", "DetectionHead",
-           "PixelDecoder"]
+           "PixelDecoder", "ImpalaEncoder"]
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -330,3 +332,54 @@ class PixelDecoder(nn.Module):
         b, t = z.shape[:2]
         out = self.net(fold_time(z))
         return out.reshape(b, t, *out.shape[1:])
+
+
+class _ImpalaBlock(nn.Module):
+    """Residual block of the reference IMPALA encoder: ``relu(x + conv(relu(conv(x))))`` (biases, no normalisation)."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+
+
+class ImpalaEncoder(nn.Module):
+    """IMPALA encoder (paper Table 6): per stack conv 3×3 -> max-pool 3×3/2 -> residual blocks; then
+    ReLU, flatten, Linear to ``latent_dim`` and LayerNorm.
+
+    Args:
+        in_channels: 2 (dot, walls).
+        stacks: channels per stack; the paper uses (16, 32, 32), 65 -> 33 -> 17 -> 9 pixels.
+        blocks: residual blocks per stack (2).
+        latent_dim: D (paper 512).
+        size: input side (65).
+        pool: average-pool the input by this factor first (1 = the paper; 2 makes the small presets
+            4× cheaper: the blob and the 3-px wall survive a 2×2 average).
+
+    Shapes: ``x: [N, C, H, W] -> [N, D]``.
+    """
+
+    def __init__(self, in_channels: int = 2, stacks: tuple[int, ...] = (16, 32, 32), blocks: int = 2,
+                 latent_dim: int = 512, size: int = ROOM_SIZE, pool: int = 1):
+        super().__init__()
+        if not isinstance(pool, int) or pool < 1:
+            raise ValueError(f"pool must be an int >= 1, got {pool!r}")
+        if not stacks or any(int(c) < 1 for c in stacks):
+            raise ValueError(f"stacks must be a non-empty tuple of positive channel counts, got {stacks!r}")
+        if latent_dim < 2:
+            raise ValueError(f"latent_dim must be >= 2, got {latent_dim}")
+        layers, ch, side = ([nn.AvgPool2d(pool)] if pool > 1 else []), in_channels, size // pool
+        for c in stacks:
+            layers += [nn.Conv2d(ch, c, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1)]
+            layers += [_ImpalaBlock(c) for _ in range(blocks)]
+            ch, side = c, (side + 1) // 2
+        self.convs = nn.Sequential(*layers)
+        self.fc = nn.Linear(ch * side * side, latent_dim)
+        self.norm = nn.LayerNorm(latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.convs(x))
+        return self.norm(self.fc(h.flatten(1)))

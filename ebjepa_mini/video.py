@@ -1,10 +1,10 @@
-"""Video JEPA on Moving MNIST: K-step rollouts, the rollout loss and the experiment (chapter 4).
+"""Video JEPA on Moving MNIST: the model, the K-step rollout loss and the experiment (chapter 4).
 
 EB-JEPA's video example (paper eqs. 3, 9-11 and Table 6; as in the reference code, see
 :doc:`/book/paper_and_book`), sized by ``preset.video``, built from the networks of :mod:`ebjepa_mini.nets`
 (:class:`~ebjepa_mini.nets.ResNet5` encoder, :class:`~ebjepa_mini.nets.PairPredictor`,
 :class:`~ebjepa_mini.nets.VideoProjector`, read-out heads trained on detached features).
-:func:`rollout` re-feeds predictions ``K`` times in the reference's "parallel" mode,
+:func:`~ebjepa_mini.rollout.rollout` re-feeds predictions ``K`` times in the reference's "parallel" mode,
 :func:`video_jepa_loss` is the objective (every (clip, frame, row, column) position a sample,
 :func:`positions`), and :class:`VideoExperiment` trains and scores the models of the chapter and of
 ``python -m ebjepa_mini.bench video`` (:func:`~ebjepa_mini.metrics.average_precision_by_horizon`).
@@ -28,10 +28,10 @@ from .nets import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoPro
                    fold_time)
 from .presets import VideoSettings
 from .regularizers import vicreg_covariance, vicreg_variance
+from .rollout import rollout, teacher_forced
 from .train import Trainer
 
-__all__ = ["positions", "VideoJEPA", "rollout", "teacher_forced", "prediction_orders", "video_jepa_loss", "VideoRun",
-           "VideoExperiment"]
+__all__ = ["positions", "VideoJEPA", "video_jepa_loss", "VideoRun", "VideoExperiment"]
 
 
 def positions(z: torch.Tensor) -> torch.Tensor:
@@ -43,59 +43,6 @@ def positions(z: torch.Tensor) -> torch.Tensor:
     return fold_time(z).permute(0, 2, 3, 1).reshape(-1, z.shape[2])
 
 
-def rollout(predictor: nn.Module, z: torch.Tensor, steps: int) -> list[torch.Tensor]:
-    """K-step rollout in the reference's "parallel" mode (paper eqs. 9-10, as coded in the reference).
-
-    ``S^(0) = z``; for ``k = 1..K`` the predictor runs on every adjacent pair of ``S^(k-1)`` and
-    ``S^(k) = [z_0, z_1, ẑ_2, ..., ẑ_{T-1}]`` keeps the two ground-truth context frames and the
-    predictions of frames ``2..T-1`` (the pair that would predict frame ``T`` is not run; the
-    reference runs it and drops its output). Frame ``t`` of ``S^(k)`` is a prediction of order
-    ``min(t - 1, k)`` (:func:`prediction_orders`): a ``k``-step-ahead prediction wherever ``t > k``.
-    Nothing is detached: gradients flow through all ``K`` passes.
-
-    Args:
-        predictor: a :class:`~ebjepa_mini.nets.PairPredictor` (``[B, T, D, H, W] -> [B, T-1, D, H, W]``).
-        z: encoder outputs ``[B, T, D, H, W]`` with ``T >= 3``.
-        steps: K >= 0.
-
-    Returns:
-        ``[S^(0), S^(1), ..., S^(K)]``, each ``[B, T, D, H, W]``.
-    """
-    check_clip(z, "z", min_frames=3)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0 (the number of rollout steps K), got {steps!r}")
-    states = [z]
-    s = z
-    for _ in range(steps):
-        pred = predictor(s[:, :-1])                          # pairs (0,1) .. (T-3,T-2) -> frames 2 .. T-1
-        s = torch.cat([z[:, :2], pred], dim=1)
-        states.append(s)
-    return states
-
-
-def teacher_forced(predictor: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """One-step predictions from ground-truth pairs only (teacher forcing): ``[B, T-2, D, H, W]``
-    for frames ``2..T-1``. Equal to frames ``2:`` of ``rollout(predictor, z, 1)[1]``."""
-    check_clip(z, "z", min_frames=3)
-    return predictor(z[:, :-1])
-
-
-def prediction_orders(n_frames: int, steps: int) -> np.ndarray:
-    """Order (number of predictor calls since ground truth) of every frame of ``S^(0..K)``.
-
-    Returns:
-        ``int [K+1, T]``: entry ``(k, t)`` is ``min(t - 1, k)`` for ``t >= 2`` and 0 for the two
-        ground-truth context frames (paper eq. 9's "order", counted in the reference's "parallel" mode).
-    """
-    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 3:
-        raise ValueError(f"n_frames must be an int >= 3, got {n_frames!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    k = np.arange(steps + 1)[:, None]
-    t = np.arange(n_frames)[None, :]
-    return np.where(t >= 2, np.minimum(t - 1, k), 0)
-
-
 def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: float = 10.0,
                     cov_coeff: float = 100.0, loss_positions: int | None = None,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
@@ -104,7 +51,8 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
     .. math:: L = \\frac1K\\sum_{k=1}^{K} \\mathrm{MSE}\\bigl(h(S^{(k)}), h(z)\\bigr)
               + \\alpha\\, v(h(z)) + \\beta\\, c(h(z))
 
-    with ``h`` the shared :class:`~ebjepa_mini.nets.VideoProjector`, ``S^(k)`` from :func:`rollout`, and ``v``, ``c``
+    with ``h`` the shared :class:`~ebjepa_mini.nets.VideoProjector`, ``S^(k)`` from
+    :func:`~ebjepa_mini.rollout.rollout`, and ``v``, ``c``
     the VICReg variance and covariance terms (:func:`~ebjepa_mini.regularizers.vicreg_variance`,
     :func:`~ebjepa_mini.regularizers.vicreg_covariance`) with every (clip, frame, row, column)
     position as a sample. As in the reference code: the MSE is the mean over all positions and

@@ -2,7 +2,7 @@
 
 A world model is a JEPA whose predictor also reads the action:
 
-* encoder ``f_θ``: an IMPALA ConvNet (:class:`ImpalaEncoder`) maps one ``2×65×65`` frame to a
+* encoder ``f_θ``: an IMPALA ConvNet (:class:`~ebjepa_mini.nets.ImpalaEncoder`) maps one ``2×65×65`` frame to a
   latent ``z ∈ R^D`` ending in a LayerNorm;
 * predictor ``g_φ``: one GRU cell whose hidden state IS the latent and whose input is the raw 2-D
   action; its output goes through the encoder's own LayerNorm (shared weights), so predictions
@@ -30,65 +30,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .data import two_rooms as tr
+from .data.two_rooms_walks import TrajectoryConfig, load_or_generate
+from .nets import ImpalaEncoder
 from .presets import WorldSettings, get_preset
 from .probes import RegressionProbe, ridge_probe
 from .regularizers import inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
 from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
 
-__all__ = ["ImpalaEncoder", "WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
+__all__ = ["WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
            "train_world_model", "settings_weights", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
            "rollout_positions", "layout_probe", "LAYOUT_TARGETS"]
-
-
-class _ImpalaBlock(nn.Module):
-    """Residual block of the reference IMPALA encoder: ``relu(x + conv(relu(conv(x))))`` (biases, no normalisation)."""
-
-    def __init__(self, ch: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
-        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
-
-    def forward(self, x):
-        return F.relu(x + self.conv2(F.relu(self.conv1(x))))
-
-
-class ImpalaEncoder(nn.Module):
-    """IMPALA encoder (paper Table 6): per stack conv 3×3 -> max-pool 3×3/2 -> residual blocks; then
-    ReLU, flatten, Linear to ``latent_dim`` and LayerNorm.
-
-    Args:
-        in_channels: 2 (dot, walls).
-        stacks: channels per stack; the paper uses (16, 32, 32), 65 -> 33 -> 17 -> 9 pixels.
-        blocks: residual blocks per stack (2).
-        latent_dim: D (paper 512).
-        size: input side (65).
-        pool: average-pool the input by this factor first (1 = the paper; 2 makes the small presets
-            4× cheaper: the blob and the 3-px wall survive a 2×2 average).
-
-    Shapes: ``x: [N, C, H, W] -> [N, D]``.
-    """
-
-    def __init__(self, in_channels: int = 2, stacks: tuple[int, ...] = (16, 32, 32), blocks: int = 2,
-                 latent_dim: int = 512, size: int = tr.SIZE, pool: int = 1):
-        super().__init__()
-        if not isinstance(pool, int) or pool < 1:
-            raise ValueError(f"pool must be an int >= 1, got {pool!r}")
-        if not stacks or any(int(c) < 1 for c in stacks):
-            raise ValueError(f"stacks must be a non-empty tuple of positive channel counts, got {stacks!r}")
-        if latent_dim < 2:
-            raise ValueError(f"latent_dim must be >= 2, got {latent_dim}")
-        layers, ch, side = ([nn.AvgPool2d(pool)] if pool > 1 else []), in_channels, size // pool
-        for c in stacks:
-            layers += [nn.Conv2d(ch, c, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1)]
-            layers += [_ImpalaBlock(c) for _ in range(blocks)]
-            ch, side = c, (side + 1) // 2
-        self.convs = nn.Sequential(*layers)
-        self.fc = nn.Linear(ch * side * side, latent_dim)
-        self.norm = nn.LayerNorm(latent_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.convs(x))
-        return self.norm(self.fc(h.flatten(1)))
 
 
 @dataclass(frozen=True)
@@ -110,7 +61,7 @@ class WorldModel(nn.Module):
     """Encoder + action-conditioned GRU predictor + IDM (+ a position probe for pictures only).
 
     Args:
-        stacks, blocks, latent_dim, pool: encoder size (see :class:`ImpalaEncoder`).
+        stacks, blocks, latent_dim, pool: encoder size (see :class:`~ebjepa_mini.nets.ImpalaEncoder`).
         idm_hidden: width of the IDM's two hidden layers (paper 256).
         probe_hidden: width of the position probe (paper 512); trained on DETACHED latents.
         action_dim: 2.
@@ -214,10 +165,10 @@ class WorldData:
     def __init__(self, settings: WorldSettings, seed: int = 0, cache_dir=None):
         if settings.walk_len < settings.clip_len:
             raise ValueError(f"walk_len ({settings.walk_len}) must be >= clip_len ({settings.clip_len})")
-        self.cfg = tr.TrajectoryConfig(n_traj=settings.n_traj, length=settings.walk_len, fixed_wall=settings.fixed_wall,
+        self.cfg = TrajectoryConfig(n_traj=settings.n_traj, length=settings.walk_len, fixed_wall=settings.fixed_wall,
                                        seed=seed)
         self.clip_len = settings.clip_len
-        self.data = tr.load_or_generate(self.cfg, cache_dir)
+        self.data = load_or_generate(self.cfg, cache_dir)
         self.n = len(self.data["pos"])
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

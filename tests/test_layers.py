@@ -11,16 +11,19 @@ Found in the imports as they stand (regenerate the picture with
 ``grep -n "^from \\.\\|^ *from \\." ebjepa_mini/*.py ebjepa_mini/*/*.py``):
 
 0. data: ``ebjepa_mini.data`` and its modules (``moving_mnist`` and the package import ``sources``;
-   ``two_rooms`` and ``views`` import nothing of the package).
+   ``two_rooms_walks`` imports ``two_rooms``; ``two_rooms`` and ``views`` import nothing of the package).
 1. foundations: the package root (seeds, device, ``experiment_setup``, ``chapter_setup``; imports
-   ``presets``), ``presets``, ``records``, ``regularizers``, ``energy``, ``nets`` (imports ``data`` for the
-   detection grid), ``metrics``, ``optim``, ``probes``, ``train`` (no other import inside the layer).
+   ``presets``), ``presets``, ``records``, ``regularizers``, ``energy`` (a package: ``toy``, ``latent``,
+   ``training``, ``toy_jepa`` share the private ``energy._common``), ``nets`` (imports ``data`` for the
+   detection grid and the Two Rooms canvas), ``metrics``, ``optim``, ``probes``, ``train`` (no other
+   import inside the layer).
 2. models: ``jepa`` (regularizers), ``collapse`` and ``image`` (data, jepa, foundations),
-   ``video`` (data, foundations), ``world`` (data, foundations).
+   ``rollout`` (nets), ``video`` (data, foundations, rollout), ``world`` (data, foundations).
 3. ``planning`` (data, presets).
-4. presentation: ``viz`` (energy, metrics, regularizers, video, data; inside the package
-   every subject module imports ``viz.style``), ``checks`` (energy, metrics, regularizers, video,
-   world), ``widgets`` (collapse, data, planning, presets, viz, world).
+4. presentation: ``viz`` (energy, metrics, regularizers, rollout, data; inside the package
+   every subject module imports ``viz.style``), ``checks`` (a package, one module per subject like
+   ``viz``: energy, metrics, regularizers, rollout, world, planning), ``widgets`` (collapse, data,
+   planning, presets, viz, world).
 5. CLI: ``bench`` (everything it measures).
 
 Known exceptions: none; every import of the package follows the order above. An import that
@@ -42,7 +45,7 @@ LAYERS = {
     "data": 0,
     "": 1, "presets": 1, "records": 1, "regularizers": 1, "energy": 1, "nets": 1, "metrics": 1, "optim": 1, "probes": 1,
     "train": 1,
-    "jepa": 2, "world": 2, "video": 2, "image": 2, "collapse": 2,
+    "jepa": 2, "world": 2, "video": 2, "rollout": 2, "image": 2, "collapse": 2,
     "planning": 3,
     "viz": 4, "widgets": 4, "checks": 4,
     "bench": 5,
@@ -149,6 +152,17 @@ def test_every_module_has_a_layer():
         layer_of(name)
 
 
+#: Longest module allowed (``wc -l``): one concept a module, short enough to read in one sitting (issue 21).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_too_long():
+    """Every module of the package has at most ``MAX_MODULE_LINES`` lines; a longer one is split by concept."""
+    long = {name: n for name, (path, _) in package_modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines, split them by concept: {long}"
+
+
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
@@ -172,9 +186,11 @@ def test_reader_sees_every_kind_of_import():
     g = import_graph()
     assert "ebjepa_mini.presets" in g["ebjepa_mini"]                 # from .presets import ... (root package)
     assert "ebjepa_mini.data.two_rooms" in g["ebjepa_mini.planning.yardsticks"]  # from ..data import two_rooms as tr
-    assert "ebjepa_mini.energy" in g["ebjepa_mini.checks"]            # from . import energy
+    assert "ebjepa_mini.checks.energy" in g["ebjepa_mini.checks"]     # from . import energy (a sibling module)
+    assert "ebjepa_mini.energy" in g["ebjepa_mini.checks.energy"]     # from .. import energy
     assert "ebjepa_mini.energy" in g["ebjepa_mini.viz.energy"]        # from .. import energy
-    assert "ebjepa_mini.video" in g["ebjepa_mini.viz.video"]          # from ..video import ... inside a function
+    assert "ebjepa_mini.energy.toy" in g["ebjepa_mini.energy"]        # from .toy import ... (package root)
+    assert "ebjepa_mini.rollout" in g["ebjepa_mini.viz.video"]        # from ..rollout import ... inside a function
     assert "ebjepa_mini.world" in g["ebjepa_mini.bench"]              # inside a function
     assert "ebjepa_mini.world" in g["ebjepa_mini.planning.yardsticks"]  # from ..world import ... inside a function
 

@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
+from ebjepa_mini.data.two_rooms_walks import (TrajectoryConfig, generate_trajectories, load_or_generate,
+                                              wall_contact_stats)
 
 
 def _crosses_outside_door(p, q, wall_x, door_y):
@@ -101,8 +103,8 @@ def test_generator_statistics_and_determinism(tmp_path):
     """Long walks cut into 17-frame windows, as EB-JEPA trains: a dot is seen stopped by the inner
     wall several times as often as it is seen passing the door (the reference generator: 5.5 times;
     the short door-aimed clips this book used before: 0.3 times, and its model walked through walls)."""
-    cfg = tr.TrajectoryConfig(n_traj=3000, length=91, seed=5)
-    d = tr.generate_trajectories(cfg)
+    cfg = TrajectoryConfig(n_traj=3000, length=91, seed=5)
+    d = generate_trajectories(cfg)
     assert d["pos"].shape == (3000, 91, 2) and d["actions"].shape == (3000, 90, 2)
     lengths = np.linalg.norm(d["actions"], axis=-1)
     assert lengths.min() >= 0.2 - 1e-5 and lengths.max() <= 1.8 + 1e-5
@@ -113,24 +115,24 @@ def test_generator_statistics_and_determinism(tmp_path):
     rng = np.random.default_rng(0)
     i, t0 = rng.integers(0, 3000, 20_000), rng.integers(0, 91 - 17 + 1, 20_000)
     t = t0[:, None] + np.arange(17)
-    st = tr.wall_contact_stats(d["pos"][i[:, None], t], d["actions"][i[:, None], t[:, :-1]], d["wall_x"][i], d["door_y"][i])
+    st = wall_contact_stats(d["pos"][i[:, None], t], d["actions"][i[:, None], t[:, :-1]], d["wall_x"][i], d["door_y"][i])
     assert 0.07 < st["blocked"] < 0.18                    # reference: 11.2% of transitions
     assert 0.02 < st["clips_passing"] < 0.08              # reference: 4.3% of clips
     assert 3.0 < st["ratio"] < 9.0                        # reference: 5.5
     # the short door-aimed clips this book trained on before: a door passage in most of them
-    old = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=3000, length=13, cross_wall_rate=1.0, seed=5))
-    assert tr.wall_contact_stats(old["pos"], old["actions"], old["wall_x"], old["door_y"])["ratio"] < 1.0
+    old = generate_trajectories(TrajectoryConfig(n_traj=3000, length=13, cross_wall_rate=1.0, seed=5))
+    assert wall_contact_stats(old["pos"], old["actions"], old["wall_x"], old["door_y"])["ratio"] < 1.0
     # the dynamics of the data are the environment's
     np.testing.assert_allclose(d["pos"][:, 1], tr.move(d["pos"][:, 0], d["actions"][:, 0], d["wall_x"], d["door_y"]),
                                atol=1e-4)
-    again = tr.load_or_generate(cfg, cache_dir=tmp_path)        # generates and caches
-    cached = tr.load_or_generate(cfg, cache_dir=tmp_path)       # reads the file
+    again = load_or_generate(cfg, cache_dir=tmp_path)        # generates and caches
+    cached = load_or_generate(cfg, cache_dir=tmp_path)       # reads the file
     assert len(list(tmp_path.glob("two_rooms_*.npz"))) == 1
     np.testing.assert_array_equal(again["pos"], d["pos"])
     np.testing.assert_array_equal(cached["actions"], d["actions"])
     with pytest.raises(ValueError, match="cross_wall_rate"):
-        tr.generate_trajectories(tr.TrajectoryConfig(cross_wall_rate=2.0))
-    fixed = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=50, length=20, fixed_wall=True))
+        generate_trajectories(TrajectoryConfig(cross_wall_rate=2.0))
+    fixed = generate_trajectories(TrajectoryConfig(n_traj=50, length=20, fixed_wall=True))
     assert set(fixed["wall_x"]) == {tr.FIXED_LAYOUT[0]} and set(fixed["door_y"]) == {tr.FIXED_LAYOUT[1]}
 
 

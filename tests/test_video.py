@@ -11,8 +11,8 @@ from torch import nn
 from ebjepa_mini.metrics import average_precision_by_horizon
 from ebjepa_mini.nets import DetectionHead, PairPredictor, PixelDecoder, ResNet5
 from ebjepa_mini.presets import VideoSettings, get_preset
-from ebjepa_mini.video import (VideoExperiment, VideoJEPA, positions, prediction_orders, rollout, teacher_forced,
-                               video_jepa_loss)
+from ebjepa_mini.rollout import prediction_orders, rollout, teacher_forced
+from ebjepa_mini.video import VideoExperiment, VideoJEPA, positions, video_jepa_loss
 
 TINY = VideoSettings(canvas=16, enc_width=4, pred_width=4, latent_dim=4, proj_hidden=8, proj_dim=8, batch_size=4,
                      n_train=16, n_val=8, steps=3, head_steps=2, eval_batch=4, loss_positions=256)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..data import two_rooms as tr
+from ..data.two_rooms_walks import TrajectoryConfig, generate_trajectories
 from .optimizers import COSTS, _total, latent_cost_fn, latent_distance, planning_energy
 
 __all__ = ["SCORERS", "ORACLES", "EnergyMap", "map_grid", "encoder_energy_map", "oracle_cost_fn", "waypoint_actions",
@@ -299,7 +300,7 @@ def rollout_drift(model, n: int = 100, length: int = 91, fixed_wall: bool = Fals
     Returns:
         ``[length]`` median error in pixels after 0, 1, ..., ``length - 1`` predictor calls.
     """
-    walks = tr.generate_trajectories(tr.TrajectoryConfig(n_traj=n, length=length, fixed_wall=fixed_wall, seed=seed))
+    walks = generate_trajectories(TrajectoryConfig(n_traj=n, length=length, fixed_wall=fixed_wall, seed=seed))
     start = {"start": walks["pos"][:, 0], "wall_x": walks["wall_x"], "door_y": walks["door_y"]}
     imagined = imagined_positions(model, start, walks["actions"], device=device)
     return np.median(np.linalg.norm(imagined - walks["pos"], axis=-1), 0)

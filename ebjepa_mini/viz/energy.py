@@ -28,7 +28,7 @@ def plot_energy_map(values, y1, y2, ax=None, title=None, data=None, vmax=3.0, co
     """Heat-map of an energy (or free energy) over the toy world's plane (chapter 1).
 
     Args:
-        values: ``[n*n]`` or ``[n, n]`` energies on :func:`ebjepa_mini.energy.make_grid` points.
+        values: ``[n*n]`` or ``[n, n]`` energies on :func:`~ebjepa_mini.energy.toy.make_grid` points.
         y1, y2: ``[n]`` grid axes.
         ax: axes to draw into (a new figure if ``None``).
         title: panel title.
@@ -210,7 +210,7 @@ def plot_toy_jepa_collapse(hist):
     """Toy JEPA without a regulariser: energies of true and mismatched pairs, and embedding std.
 
     Args:
-        hist: output of :func:`ebjepa_mini.energy.train_toy_jepa`.
+        hist: output of :func:`~ebjepa_mini.energy.toy_jepa.train_toy_jepa`.
 
     Returns:
         The figure.

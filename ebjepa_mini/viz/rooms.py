@@ -59,12 +59,12 @@ def draw_room(ax, wall_x: int, door_y: int, pos=None, goal=None, title: str | No
 def plot_rooms(data: dict, n: int = 6, title: str | None = None):
     """``n`` clips of the offline dataset: layout, the dot's path (start ○, end ●), titled by what the
     clip shows about the inner wall: a door passage, a push the wall stops, or neither."""
-    from ..data import two_rooms as tr
+    from ..data.two_rooms_walks import wall_contact_stats
 
     fig, axes = plt.subplots(1, n, figsize=(2.1 * n, 2.4))
     for i, ax in enumerate(_np.atleast_1d(axes)):
-        st = tr.wall_contact_stats(data["pos"][i:i + 1], data["actions"][i:i + 1], data["wall_x"][i:i + 1],
-                                   data["door_y"][i:i + 1])
+        st = wall_contact_stats(data["pos"][i:i + 1], data["actions"][i:i + 1], data["wall_x"][i:i + 1],
+                                data["door_y"][i:i + 1])
         label = ("passes the door" if st["clips_passing"] else "stopped by the wall" if st["clips_blocked"]
                  else "stays in its room")
         pos = data["pos"][i]

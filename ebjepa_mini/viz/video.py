@@ -62,7 +62,7 @@ def plot_rollout_schedule(n_frames: int = 10, ks=(1, 4)):
     Every row ``k >= 1`` is compared with row 0 (the targets ``z_t``) in the loss; the arrows show
     that ``S^(k)_t`` is predicted from ``S^(k-1)_{t-2}`` and ``S^(k-1)_{t-1}``.
     """
-    from ..video import prediction_orders
+    from ..rollout import prediction_orders
 
     fig, axes = plt.subplots(1, len(ks), figsize=(5.6 * len(ks), 0.75 * max(ks) + 1.9), squeeze=False)
     cmap = matplotlib.colormaps["Blues"]
