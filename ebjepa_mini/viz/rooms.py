@@ -328,7 +328,7 @@ def plot_stored_success(stored: dict, rows, paper: dict, title: str):
     :func:`plot_success_bars`.
 
     Args:
-        stored: ``{file stem: record}`` from :func:`ebjepa_mini.bench.stored_results`.
+        stored: ``{file stem: record}`` from :func:`ebjepa_mini.records.stored_results`.
         rows: ``[(label, file stem), ...]`` in the order of the bars.
         paper: ``{label: success rate}`` from the paper (labels it lacks print "not in the paper").
 
