@@ -279,8 +279,8 @@ plt.show()
 #
 # Both models start from the same initialisation, see the same batches and views, and train
 # `S.steps` steps with the optimiser of the preset (AdamW with warm-up and cosine decay on CPU;
-# LARS on GPU, as in the paper). VICReg uses $\lambda_\text{std}$ = `S.vicreg_std`, $\lambda_\text{cov}$ = `S.vicreg_cov`
-# and a projector output of `S.vicreg_dim`; SIGReg uses $\lambda$ = `S.sigreg_lambda` and an
+# LARS on GPU, as in the paper). VICReg uses $\lambda_\text{std}$ = `S.variance`, $\lambda_\text{cov}$ = `S.covariance`
+# and a projector output of `S.vicreg_dim`; SIGReg uses $\lambda$ = `S.sigreg` and an
 # output of `S.sigreg_dim` (the paper's best projectors are 2048×1024 and 2048×128). The probe is a
 # multinomial logistic regression on the frozen, standardised encoder features of the unaugmented
 # training images (full-batch LBFGS, weight decay chosen on a held-out 10 %), scored on the test

@@ -505,7 +505,7 @@ print("cov\\std " + "".join(f"{s:>8}" for s in (1, 10, 100)))
 for c in (1, 10, 100):
     print(f"{c:7} " + "".join(f"{PAPER_MAP[(c, s)]:8.3f}" for s in (1, 10, 100)))
 rows = {f"paper (std 10, cov 100, 50 ep.)": {"K4": PAPER_BEST_MAP}}
-rows[f"this run ({preset.name}, std {S.vicreg_std:g}, cov {S.vicreg_cov:g})"] = {n: r.map for n, r in runs.items()}
+rows[f"this run ({preset.name}, std {S.variance:g}, cov {S.covariance:g})"] = {n: r.map for n, r in runs.items()}
 for name, rec in stored.items():
     rows[f"bench {name} ({rec.get('date', '?')[:10]})"] = {"untrained": rec["untrained"]["map"], **rec["map"]}
 print(f"\n{'mAP':46s}{'untrained':>11s}{'K1':>8s}{'K4':>8s}")

@@ -250,12 +250,13 @@ print(f"checkpoint {pretrained_path().name}: {pretrained_path().stat().st_size /
 # $$ (eq-world-loss)
 #
 # with EB-JEPA's weights $\lambda_\text{std} = 16$, $\lambda_\text{cov} = 8$, $\lambda_\text{sim} = 12$,
-# $\lambda_\text{IDM} = 1$ (the paper writes them $\alpha, \beta, \delta, \omega$; `WorldWeights` calls
-# them `std`, `cov`, `sim`, `idm`). The squared distances below are *means* over their entries
-# (over the $D$ latent dimensions, $\frac1D\lVert\cdot\rVert_2^2$, or over the two action
-# components), averaged over clips and steps, because that is what the code computes; with the
-# paper's plain $\lVert\cdot\rVert^2$, $\mathcal L_\text{pred}$ and $\mathcal L_\text{sim}$ would be
-# $D$ times larger and the same weights would balance the terms differently.
+# $\lambda_\text{IDM} = 1$ (the paper writes them $\alpha, \beta, \delta, \omega$; `WorldWeights`, held by
+# the preset as `S.weights`, calls them `variance`, `covariance`, `similarity`, `idm`). The squared
+# distances below are *means* over their entries (over the $D$ latent dimensions,
+# $\frac1D\lVert\cdot\rVert_2^2$, or over the two action components), averaged over clips and
+# steps, because that is what the code computes; with the paper's plain $\lVert\cdot\rVert^2$,
+# $\mathcal L_\text{pred}$ and $\mathcal L_\text{sim}$ would be $D$ times larger and the same weights
+# would balance the terms differently.
 #
 # * $\mathcal L_\text{pred} = \frac{1}{B\,(T-K)\,K}\sum_{b}\sum_{t=0}^{T-1-K}\sum_{k=1}^{K}
 #   \frac1D\lVert \hat z^{(k)}_{t} - z_{t+k}\rVert_2^2$, where $\hat z^{(k)}_t$ is the prediction after
@@ -289,7 +290,8 @@ print("terms of the pretrained model:", {k: round(v, 4) for k, v in terms.items(
 
 # %%
 def my_world_loss(model, obs, actions, w, K):
-    """Eq. (eq-world-loss) as `world_model_loss` computes it; w.std, w.cov, w.sim, w.idm = λ_std, λ_cov, λ_sim, λ_IDM."""
+    """Eq. (eq-world-loss) as `world_model_loss` computes it; w.variance, w.covariance, w.similarity, w.idm = λ_std, λ_cov,
+    λ_sim, λ_IDM."""
     z = model.encode(obs)                                           # [B, T, D]
     B, T, D = z.shape
     pred = 0.0
@@ -302,7 +304,7 @@ def my_world_loss(model, obs, actions, w, K):
     cov = (C - torch.diag(C.diag())).pow(2).sum() / (D * (D - 1))   # off-diagonal covariance (paper eq. 7)
     sim = (z[:, 1:] - z[:, :-1]).pow(2).mean()                      # temporal similarity (paper eq. 12)
     idm = (model.idm(torch.cat([z[:, :-1], z[:, 1:]], -1)) - actions).pow(2).mean()   # inverse dynamics
-    return pred + w.std * var + w.cov * cov + w.sim * sim + w.idm * idm
+    return pred + w.variance * var + w.covariance * cov + w.similarity * sim + w.idm * idm
 
 
 with torch.no_grad():
@@ -528,7 +530,7 @@ for label, stem in rows:
     if rec is not None and rec.get("final_losses"):
         f, d = rec["final_losses"], rec["results"][0]
         probe_px = tr.probe_error_px(f["probe"]) if "probe" in f else float("nan")
-        print(f"{label:10s} success {rec['success_rate']:4.0%} · variance hinge {f['std']:.3f} · covariance {f['cov']:.3f} · "
+        print(f"{label:10s} success {rec['success_rate']:4.0%} · variance hinge {f['variance']:.3f} · covariance {f['covariance']:.3f} · "
               f"probe error ≈ {probe_px:.1f} px · wall stop {d.get('wall_stop', float('nan')):.0%}, "
               f"door pass {d.get('door_pass', float('nan')):.0%}")
 glue("ch5_abl_full", success_pct("world_cpu"), display=False)

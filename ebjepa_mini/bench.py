@@ -12,7 +12,7 @@ Benchmarks:
     world      chapters 5-6: train (or ``--checkpoint PATH`` load) a Two Rooms world model, then plan
                ``preset.plan.episodes`` random-wall episodes (success rate, final distance);
                ``--planner``, ``--cost`` pick the planner; ``--ablation TERM`` zeroes one term of
-               eq. 13 (std, cov, sim, idm); ``--save-model PATH`` keeps the trained model;
+               eq. 13 (variance, covariance, similarity, idm); ``--save-model PATH`` keeps the trained model;
                ``--oracle`` plans with the true physics instead of the model's predictor, scored on
                the true positions (``--oracle`` / ``--oracle positions``, no model) or by the
                model's encoder (``--oracle encoder``: a perfect predictor).
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .presets import PRESET_NAMES, get_preset
+from .presets import PRESET_NAMES, get_preset, parse_overrides
 from .records import hardware, record_name, results_dir, stored_results, write_json  # noqa: F401  (chapters import them from here)
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
@@ -99,6 +99,9 @@ def bench_image(preset: str, seed: int = 0) -> dict:
 
 #: how a world record's file and run names mark a true-physics yardstick (``--oracle``)
 ORACLE_TAGS = {"positions": "oracle", "encoder": "oracle-encoder"}
+#: how a world record's file and run names mark a removed eq. 13 term (``--ablation``): the short tags
+#: of the stored records (``world_no-sim_cpu.json``), which are record names, not weight names
+ABLATION_TAGS = {"variance": "no-std", "covariance": "no-cov", "similarity": "no-sim", "idm": "no-idm"}
 
 
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
@@ -115,7 +118,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
 
     from .data.two_rooms import EVAL_SEED, sample_tasks
     from .planning import evaluate, world_diagnostics
-    from .world import file_sha256, load_world_model, save_world_model, settings_weights, train_world_model
+    from .world import file_sha256, load_world_model, save_world_model, train_world_model
 
     p = get_preset(preset)
     if max_norm is not None:                        # plan with a different step cap (the record says which)
@@ -130,8 +133,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         run = load_world_model(checkpoint, device=device)
         train_s, source = run.train_s, f"loaded {checkpoint} (sha256 {file_sha256(checkpoint)[:16]})"
     else:
-        weights = settings_weights(p.world)
-        weights = weights if ablation is None else replace(weights, **{ablation: 0.0})
+        weights = p.world.weights if ablation is None else replace(p.world.weights, **{ablation: 0.0})
         print(f"  training: {p.world}", file=sys.stderr, flush=True)
         run = train_world_model(p.world, weights, seed=seed, device=device)
         train_s, source = run.train_s, "trained"
@@ -164,7 +166,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
             "ablation": ablation or "none",
             "world_settings": None if run is None else asdict(run.settings), "plan_settings": asdict(p.plan),
             "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
-            "results": [{"name": f"{planner}-{cost}" + (f"-no-{ablation}" if ablation else "")
+            "results": [{"name": f"{planner}-{cost}" + (f"-{ABLATION_TAGS[ablation]}" if ablation else "")
                                  + (f"-{ORACLE_TAGS[oracle]}" if oracle else ""),
                          "success_rate": summary["success_rate"],
                          "mean_final_distance": summary["mean_final_distance"],
@@ -176,35 +178,6 @@ def _tasks_call(n: int, seed: int, fixed_wall: bool) -> str:
     """How the evaluation tasks were drawn, as the call that draws them again (records and cards)."""
     from .data.two_rooms import EVAL_SEED
     return f"sample_tasks({n}, seed={EVAL_SEED + seed}" + (", fixed_wall=True)" if fixed_wall else ")")
-
-
-def _overrides(pairs, cls, flag: str) -> dict:
-    """``["latent_dim=128", "fixed_wall=true"]`` -> typed overrides of the dataclass ``cls`` (bad names
-    and values raise ``ValueError`` naming ``flag`` and the allowed fields)."""
-    import dataclasses
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    out = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep or key not in fields:
-            raise ValueError(f"{flag} takes FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
-        default = getattr(cls(), key)
-        try:
-            if isinstance(default, bool):
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                out[key] = value.lower() in ("true", "1")
-            elif isinstance(default, tuple):
-                out[key] = tuple(int(v) for v in value.split(","))
-            elif value.lower() == "none":
-                out[key] = None
-            elif isinstance(default, (int, float)) and not isinstance(default, bool):
-                out[key] = type(default)(float(value)) if isinstance(default, float) else int(value)
-            else:
-                out[key] = value
-        except ValueError:
-            raise ValueError(f"{flag} {key}: cannot read {value!r} as {type(default).__name__}") from None
-    return out
 
 
 def bench_video(preset: str, seed: int = 0) -> dict:
@@ -294,7 +267,7 @@ def main(argv=None) -> int:
     world.add_argument("--checkpoint", default=None, help="load this world model instead of training")
     world.add_argument("--planner", default="mppi", choices=("mppi", "cem"))
     world.add_argument("--cost", default="cumulative", choices=("cumulative", "last"))
-    world.add_argument("--ablation", default=None, choices=("std", "cov", "sim", "idm"),
+    world.add_argument("--ablation", default=None, choices=tuple(ABLATION_TAGS),
                        help="train with this eq. 13 coefficient set to 0")
     world.add_argument("--episodes", type=int, default=None, help="override preset.plan.episodes")
     world.add_argument("--max-norm", type=float, default=None,
@@ -304,7 +277,8 @@ def main(argv=None) -> int:
                        help="plan with the true physics instead of the predictor, scored on the true positions "
                             "(no model; the default) or by the model's encoder ('encoder': a perfect predictor)")
     world.add_argument("--world-set", action="append", metavar="FIELD=VALUE",
-                       help="override a WorldSettings field, e.g. latent_dim=128 or fixed_wall=true (repeatable)")
+                       help="override a WorldSettings field, e.g. latent_dim=128, fixed_wall=true or weights.idm=0 "
+                            "(repeatable)")
     world.add_argument("--plan-set", action="append", metavar="FIELD=VALUE",
                        help="override a PlanSettings field, e.g. num_iters=20 (repeatable)")
     world.add_argument("--reference-planner", action="store_true",
@@ -315,8 +289,8 @@ def main(argv=None) -> int:
     preset = get_preset(args.preset).name       # validates the name before any compute
     from .presets import REFERENCE_PLANNER, PlanSettings, WorldSettings
     try:
-        world_over = _overrides(args.world_set, WorldSettings, "--world-set")
-        plan_over = _overrides(args.plan_set, PlanSettings, "--plan-set")
+        world_over = parse_overrides(args.world_set, WorldSettings, "--world-set")
+        plan_over = parse_overrides(args.plan_set, PlanSettings, "--plan-set")
         if args.reference_planner:
             plan_over = {**{k: getattr(REFERENCE_PLANNER, k) for k in ("temperature", "max_norm", "warm_start", "execute")},
                          **plan_over}
@@ -351,7 +325,7 @@ def main(argv=None) -> int:
     variants = ()
     if args.benchmark == "world":   # one file per configuration
         variants = (args.planner if args.planner != "mppi" else None, args.cost if args.cost != "cumulative" else None,
-                    f"no-{args.ablation}" if args.ablation else None, ORACLE_TAGS.get(args.oracle),
+                    ABLATION_TAGS.get(args.ablation), ORACLE_TAGS.get(args.oracle),
                     f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None)
     out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag))
                        if args.save else None)

@@ -16,6 +16,7 @@ from . import experiment_setup
 from .data.sources import load_cifar10, load_mnist
 from .data.views import MNIST_VIEWS, ViewAugment, to_float_images
 from .jepa import ImageJEPA, RegularizerWeights
+from .regularizers import check_weights
 from .metrics import collapse_verdict, covariance_spectrum, effective_rank, per_dim_std
 from .nets import ConvEncoder, projector
 from .presets import CollapseSettings
@@ -106,17 +107,10 @@ class CollapseExperiment:
         Changing switches keeps the current model (a reader can rescue a collapsed run);
         call :meth:`reset` to start from a fresh initialisation.
         """
-        new = asdict(self.weights)
-        for k, v in switches.items():
-            if k not in DEFAULT_WEIGHTS:
-                raise ValueError(f"unknown switch {k!r}; allowed switches are: {', '.join(SWITCHES)}")
-            if isinstance(v, bool):
-                new[k] = DEFAULT_WEIGHTS[k] if v else 0.0
-            elif isinstance(v, (int, float)) and v >= 0 and np.isfinite(v):
-                new[k] = float(v)
-            else:
-                raise TypeError(f"switch {k!r} takes True/False or a finite number >= 0, got {v!r}")
-        self.weights = RegularizerWeights(**new)
+        new = {k: (DEFAULT_WEIGHTS.get(k, 0.0) if v else 0.0) if isinstance(v, bool) else v
+               for k, v in switches.items()}                 # True: the default weight, False: off
+        check_weights(SWITCHES, **new)
+        self.weights = RegularizerWeights(**{**asdict(self.weights), **{k: float(v) for k, v in new.items()}})
         return self
 
     def reset(self, seed: int | None = None) -> "CollapseExperiment":

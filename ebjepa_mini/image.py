@@ -62,9 +62,9 @@ def config_weights(name: str, settings: ImageSettings) -> tuple[RegularizerWeigh
     if name == "none":
         return RegularizerWeights(), s.vicreg_dim, "none"
     if name == "vicreg":
-        return RegularizerWeights(variance=s.vicreg_std, covariance=s.vicreg_cov), s.vicreg_dim, "vicreg"
+        return RegularizerWeights(variance=s.variance, covariance=s.covariance), s.vicreg_dim, "vicreg"
     if name == "sigreg":
-        return RegularizerWeights(sigreg=s.sigreg_lambda), s.sigreg_dim, "sigreg"
+        return RegularizerWeights(sigreg=s.sigreg), s.sigreg_dim, "sigreg"
     m = _SIG_RE.match(name)
     if m:
         return RegularizerWeights(sigreg=float(m.group(1))), s.sigreg_dim, "sigreg"
@@ -247,7 +247,7 @@ class ImageExperiment:
                     r = model(v)
                 r1, r2 = r.float().chunk(2)
                 loss, terms = two_view_loss(r1, r2, invariance=weights.invariance, variance=weights.variance,
-                                            covariance=weights.covariance, sigreg_weight=weights.sigreg,
+                                            covariance=weights.covariance, sigreg=weights.sigreg,
                                             num_slices=s.num_slices, generator=sig_gen)
                 terms["lr"] = opt.param_groups[0]["lr"]
                 return loss, terms

@@ -17,13 +17,12 @@ regulariser ``R`` alone (EB-JEPA's choice).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-from .regularizers import two_view_loss
+from .regularizers import check_weights, two_view_loss
 
 __all__ = ["ImageJEPA", "RegularizerWeights"]
 
@@ -42,9 +41,7 @@ class RegularizerWeights:
     sigreg: float = 0.0
 
     def __post_init__(self):
-        for k, v in asdict(self).items():
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{k} weight must be a finite number >= 0, got {v!r}")
+        check_weights(**asdict(self))
 
     @property
     def label(self) -> str:
@@ -81,7 +78,7 @@ class ImageJEPA(nn.Module):
         r = self(torch.cat([v1, v2]))
         r1, r2 = r.chunk(2)
         return two_view_loss(r1, r2, invariance=weights.invariance, variance=weights.variance,
-                             covariance=weights.covariance, sigreg_weight=weights.sigreg,
+                             covariance=weights.covariance, sigreg=weights.sigreg,
                              num_slices=num_slices, generator=generator, monitor=monitor)
 
     @torch.no_grad()

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from .regularizers import WorldWeights
+
 __all__ = ["Preset", "EnergySettings", "CollapseSettings", "ImageSettings", "VideoSettings", "WorldSettings",
-           "PlanSettings", "REFERENCE_PLANNER", "PRESET_NAMES", "get_preset"]
+           "PlanSettings", "REFERENCE_PLANNER", "PRESET_NAMES", "get_preset", "parse_overrides"]
 
 PRESET_NAMES = ("ci", "cpu", "gpu", "paper")
 
@@ -80,9 +82,9 @@ class ImageSettings:
     proj_hidden: int | None = 1024         # None: no projector
     vicreg_dim: int = 1024                 # projector output for VICReg (EB-JEPA 2048x1024 best)
     sigreg_dim: int = 128                  # projector output for SIGReg (EB-JEPA 2048x128 best)
-    vicreg_std: float = 1.0                # alpha
-    vicreg_cov: float = 25.0               # beta (paper: 100; 25 is steadier at short budgets)
-    sigreg_lambda: float = 10.0
+    variance: float = 1.0                  # alpha (VICReg)
+    covariance: float = 25.0               # beta (paper: 100; 25 is steadier at short budgets)
+    sigreg: float = 10.0                   # lambda (SIGReg)
     num_slices: int = 256
     hue: float = 0.0                       # hue jitter (EB-JEPA: 0.1); 0 leaves it out
     probe_wds: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
@@ -114,8 +116,8 @@ class VideoSettings:
     latent_dim: int = 16         # D, channels of the representation
     proj_hidden: int = 64        # projector 16 -> 64 -> 64
     proj_dim: int = 64
-    vicreg_std: float = 10.0     # alpha (paper video best: std 10, cov 100)
-    vicreg_cov: float = 100.0    # beta
+    variance: float = 10.0       # alpha (paper video best: std 10, cov 100)
+    covariance: float = 100.0    # beta
     loss_positions: int | None = None   # random positions per step for VC + prediction loss (None: all B*T*H*W)
     lr: float = 1e-3             # Adam, encoder + predictor + projector
     head_lr: float = 1e-3        # detection head
@@ -151,10 +153,7 @@ class WorldSettings:
     warmup_frac: float = 0.1
     lr_floor: float = 1e-5       # absolute LR at the end of the cosine
     grad_clip: float = 2.0
-    std_coeff: float = 16.0      # α of eq. 13 (variance)
-    cov_coeff: float = 8.0       # β (covariance)
-    sim_coeff: float = 12.0      # δ (temporal similarity)
-    idm_coeff: float = 1.0       # ω (inverse dynamics)
+    weights: WorldWeights = field(default_factory=WorldWeights)   # α, β, δ, ω of eq. 13
 
 
 @dataclass(frozen=True)
@@ -266,7 +265,7 @@ _PRESETS = {
                          n_eval=4096, probe=True),
         image=ImageSettings(encoder="resnet18", n_train=50_000, steps=2_000, sweep_steps=1_000,
                             optimizer="lars", lr=0.3, warmup_frac=10 / 300, proj_hidden=2048,
-                            vicreg_dim=1024, sigreg_dim=128, vicreg_cov=100.0, hue=0.1, amp=True),
+                            vicreg_dim=1024, sigreg_dim=128, covariance=100.0, hue=0.1, amp=True),
         video=VideoSettings(n_train=18_000, n_val=2_000, batch_size=32, steps=3_000, head_steps=300, decoder_lr=1e-3),
         world=WorldSettings(n_traj=100_000, batch_size=256, steps=3_000, latent_dim=256),
         plan=PlanSettings(),
@@ -280,7 +279,7 @@ _PRESETS = {
         # 300 epochs of 195 steps (50k images, batch 256, last partial batch dropped).
         image=ImageSettings(encoder="resnet18", n_train=50_000, steps=58_500, sweep_steps=58_500,
                             optimizer="lars", lr=0.3, warmup_frac=10 / 300, proj_hidden=2048,
-                            vicreg_dim=1024, sigreg_dim=128, vicreg_cov=100.0, hue=0.1, amp=True),
+                            vicreg_dim=1024, sigreg_dim=128, covariance=100.0, hue=0.1, amp=True),
         # 50 epochs of 281 steps (18,000 clips, batch 64), every position in the losses (paper Table 6).
         video=VideoSettings(),
         world=WorldSettings(n_traj=100_000, batch_size=384, steps=3_120),
@@ -313,3 +312,42 @@ def get_preset(name: str | None = None, **overrides) -> Preset:
         raise ValueError(f"unknown preset {name!r} (from {source}); valid presets are: {', '.join(PRESET_NAMES)}")
     preset = _PRESETS[key]
     return replace(preset, **overrides) if overrides else preset
+
+
+def parse_overrides(pairs, cls, flag: str) -> dict:
+    """Command-line ``FIELD=VALUE`` pairs (``bench world --world-set/--plan-set``) as settings overrides:
+    ``["latent_dim=128", "fixed_wall=true", "weights.idm=0"]`` -> typed overrides of the dataclass ``cls``
+    (a dotted FIELD sets one field of a nested dataclass, from its default; bad names and values raise
+    ``ValueError`` naming ``flag`` and the allowed fields)."""
+    import dataclasses
+    nested = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)
+              if dataclasses.is_dataclass(getattr(cls(), f.name))}
+    fields = [f.name for f in dataclasses.fields(cls) if f.name not in nested]
+    fields += [f"{n}.{f.name}" for n, v in nested.items() for f in dataclasses.fields(v)]
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or key not in fields:
+            raise ValueError(f"{flag} takes FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
+        head, dot, sub = key.partition(".")
+        if dot:
+            inner = parse_overrides([f"{sub}={value}"], type(nested[head]), flag)
+            out[head] = dataclasses.replace(out.get(head, nested[head]), **inner)
+            continue
+        default = getattr(cls(), key)
+        try:
+            if isinstance(default, bool):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                out[key] = value.lower() in ("true", "1")
+            elif isinstance(default, tuple):
+                out[key] = tuple(int(v) for v in value.split(","))
+            elif value.lower() == "none":
+                out[key] = None
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                out[key] = type(default)(float(value)) if isinstance(default, float) else int(value)
+            else:
+                out[key] = value
+        except ValueError:
+            raise ValueError(f"{flag} {key}: cannot read {value!r} as {type(default).__name__}") from None
+    return out

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["results_dir", "stored_results", "record_name", "write_json", "hardware"]
+__all__ = ["results_dir", "stored_results", "record_name", "write_json", "hardware", "upgrade_weight_names",
+           "OLD_NAMES"]
+
+#: Weight names that records, model cards and checkpoints written before "one name per weight"
+#: (issue 21) still carry, by where they sit: eq. 13 terms and weights (``weights``, ``history``,
+#: ``final_losses``), the image/video settings' weights, and WorldSettings' flat coefficients (today
+#: its ``weights``). Only the reading side renames them; the stored files keep them.
+OLD_NAMES = {"terms": {"std": "variance", "cov": "covariance", "sim": "similarity"},
+             "settings": {"vicreg_std": "variance", "vicreg_cov": "covariance", "sigreg_lambda": "sigreg"},
+             "world_coefficients": {"std_coeff": "variance", "cov_coeff": "covariance", "sim_coeff": "similarity",
+                                    "idm_coeff": "idm"}}
 
 
 def results_dir() -> Path:
@@ -31,7 +41,29 @@ def stored_results(pattern: str = "*.json", folder: str | os.PathLike | None = N
     ``folder``: another folder (e.g. ``results_dir() / "archive"``).
     """
     base = results_dir() if folder is None else Path(folder)
-    return {p.stem: json.loads(p.read_text()) for p in sorted(base.glob(pattern))}
+    return {p.stem: upgrade_weight_names(json.loads(p.read_text())) for p in sorted(base.glob(pattern))}
+
+
+def upgrade_weight_names(record: dict) -> dict:
+    """A record, model card or checkpoint state with today's weight names (:data:`OLD_NAMES`); a copy.
+
+    Renames the keys of ``weights``, ``history`` and ``final_losses`` (``"std"`` -> ``"variance"``, ...)
+    and of ``settings`` / ``world_settings`` (``vicreg_std`` -> ``variance``, ...), gathering a world
+    model's old ``std_coeff``, ``cov_coeff``, ``sim_coeff``, ``idm_coeff`` into ``settings["weights"]``
+    as :class:`~ebjepa_mini.presets.WorldSettings` holds them now. New records pass unchanged.
+    """
+    out = dict(record)
+    for key in ("weights", "history", "final_losses"):
+        if isinstance(out.get(key), dict):
+            out[key] = {OLD_NAMES["terms"].get(k, k): v for k, v in out[key].items()}
+    for key in ("settings", "world_settings"):
+        if isinstance(out.get(key), dict):
+            s = {OLD_NAMES["settings"].get(k, k): v for k, v in out[key].items()}
+            world = {new: s.pop(old) for old, new in OLD_NAMES["world_coefficients"].items() if old in s}
+            if world:
+                s["weights"] = {**world, **(s.get("weights") or {})}
+            out[key] = s
+    return out
 
 
 def record_name(benchmark: str, preset: str, variants=(), tag: str | None = None) -> str:

@@ -11,6 +11,7 @@ and the inverse-dynamics loss appear in chapter 5 (world models).
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,14 @@ __all__ = [
     "two_view_loss",
     "EPPS_PULLEY_KNOTS",
     "epps_pulley_gaussian_mean",
+    "WEIGHT_NAMES",
+    "check_weights",
+    "WorldWeights",
 ]
+
+#: The one name of each loss weight, everywhere (losses, weight classes, presets, loss terms, widgets):
+#: the image objective uses the first four, the world model's eq. 13 the middle two and the last two.
+WEIGHT_NAMES = ("invariance", "variance", "covariance", "sigreg", "similarity", "idm")
 
 #: Epps-Pulley quadrature: 10 equally spaced knots on [-3, 3] (EB-JEPA convention; t = 0 is not a knot).
 EPPS_PULLEY_KNOTS = (-3.0, 3.0, 10)
@@ -55,9 +63,31 @@ def _check_sequence(z: torch.Tensor, name: str) -> None:
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {z.dtype}")
 
 
-def _check_weight(name: str, w) -> None:
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
+def check_weights(allowed: tuple[str, ...] = WEIGHT_NAMES, **weights) -> None:
+    """The one check of loss weights: each name must be one of ``allowed`` and each value a finite
+    number ``>= 0`` (not a bool); raises ``ValueError`` naming the weight and what it may be."""
+    for name, w in weights.items():
+        if name not in allowed:
+            raise ValueError(f"unknown weight {name!r}; allowed weights are: {', '.join(allowed)}")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"{name} must be a finite number >= 0 (0 switches the term off), got {w!r}")
+
+
+@dataclass(frozen=True)
+class WorldWeights:
+    """Coefficients of paper eq. 13, the world model's loss (chapter 5; EB-JEPA: α 16, β 8, δ 12, ω 1).
+
+    Here rather than in :mod:`ebjepa_mini.world` because :class:`~ebjepa_mini.presets.WorldSettings`
+    holds one, and presets sit below the models.
+    """
+
+    variance: float = 16.0     # α, variance hinge
+    covariance: float = 8.0    # β, covariance
+    similarity: float = 12.0   # δ, temporal similarity
+    idm: float = 1.0           # ω, inverse dynamics
+
+    def __post_init__(self):
+        check_weights(**asdict(self))
 
 
 def vicreg_variance(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
@@ -215,7 +245,7 @@ def inverse_dynamics_loss(idm: torch.nn.Module, z: torch.Tensor, actions: torch.
 # Composite losses (two views). Each returns (total, terms) with detached float terms.
 
 def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0, variance: float = 0.0,
-                  covariance: float = 0.0, sigreg_weight: float = 0.0, num_slices: int = 256,
+                  covariance: float = 0.0, sigreg: float = 0.0, num_slices: int = 256,
                   generator: torch.Generator | None = None, monitor: bool = False
                   ) -> tuple[torch.Tensor, dict[str, float]]:
     """The image JEPA objective with every regulariser behind a weight (paper eq. 2, on projector outputs as in the reference code).
@@ -224,7 +254,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
               + \\alpha\\,[v(z_1) + v(z_2)] + \\beta\\,[c(z_1) + c(z_2)]
               + \\lambda\\,\\tfrac12[\\mathrm{SIG}(z_1) + \\mathrm{SIG}(z_2)]
 
-    VICReg is ``(variance=alpha, covariance=beta)``, SIGReg is ``sigreg_weight=lambda``, and
+    VICReg is ``(variance=alpha, covariance=beta)``, SIGReg is ``sigreg=lambda``, and
     all weights 0 except ``invariance`` is the unregularised objective that collapses
     (chapter 2). MSE is the mean over all ``N·D`` entries; the two views' VICReg terms are
     summed and their SIGReg terms averaged, as in EB-JEPA. Both views share the random
@@ -232,7 +262,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
 
     Args:
         z1, z2: the two views' embeddings ``[N, D]``.
-        invariance, variance, covariance, sigreg_weight: weights ``>= 0``; 0 switches a term off.
+        invariance, variance, covariance, sigreg: weights ``>= 0``; 0 switches a term off.
         num_slices, generator: SIGReg directions (see :func:`sigreg`).
         monitor: also compute switched-off terms (without gradient) so plots can show them.
 
@@ -244,10 +274,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
     _check_matrix(z2, "z2")
     if z1.shape != z2.shape:
         raise ValueError(f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
-    weights = {"invariance": invariance, "variance": variance, "covariance": covariance,
-               "sigreg_weight": sigreg_weight}
-    for name, w in weights.items():
-        _check_weight(name, w)
+    check_weights(invariance=invariance, variance=variance, covariance=covariance, sigreg=sigreg)
 
     def var_term():
         return vicreg_variance(z1) + vicreg_variance(z2)
@@ -263,7 +290,7 @@ def two_view_loss(z1: torch.Tensor, z2: torch.Tensor, *, invariance: float = 1.0
     total = z1.new_zeros(())
     terms: dict[str, float] = {}
     for name, w, fn in (("invariance", invariance, lambda: F.mse_loss(z1, z2)), ("variance", variance, var_term),
-                        ("covariance", covariance, cov_term), ("sigreg", sigreg_weight, sig_term)):
+                        ("covariance", covariance, cov_term), ("sigreg", sigreg, sig_term)):
         if w > 0:
             value = fn()
             total = total + w * value

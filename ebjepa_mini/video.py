@@ -27,7 +27,7 @@ from .metrics import average_precision_by_horizon
 from .nets import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoProjector, check_clip, count_parameters,
                    fold_time)
 from .presets import VideoSettings
-from .regularizers import vicreg_covariance, vicreg_variance
+from .regularizers import check_weights, vicreg_covariance, vicreg_variance
 from .rollout import rollout, teacher_forced
 from .train import Trainer
 
@@ -43,8 +43,8 @@ def positions(z: torch.Tensor) -> torch.Tensor:
     return fold_time(z).permute(0, 2, 3, 1).reshape(-1, z.shape[2])
 
 
-def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: float = 10.0,
-                    cov_coeff: float = 100.0, loss_positions: int | None = None,
+def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, variance: float = 10.0,
+                    covariance: float = 100.0, loss_positions: int | None = None,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
     """The video JEPA objective with a K-step rollout (paper eqs. 3, 9-11, as in the reference code).
 
@@ -63,8 +63,8 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
         model: a :class:`VideoJEPA`.
         x: clips ``[B, T, C, H, W]``, ``T >= 3``.
         steps: rollout steps K >= 1.
-        std_coeff: alpha (paper video: 10).
-        cov_coeff: beta (paper video: 100).
+        variance: alpha (paper video: 10).
+        covariance: beta (paper video: 100).
         loss_positions: if set, both the regulariser and the prediction loss use this many positions
             drawn at random (without replacement, the same positions for predictions and targets)
             instead of all ``B*T*H*W``: an unbiased estimate of the MSE that makes the projector
@@ -78,9 +78,7 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an int >= 1 (rollout steps K), got {steps!r}")
-    for name, w in (("std_coeff", std_coeff), ("cov_coeff", cov_coeff)):
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
+    check_weights(variance=variance, covariance=covariance)
     if loss_positions is not None and (isinstance(loss_positions, bool) or not isinstance(loss_positions, int)
                                        or loss_positions < 2):
         raise ValueError(f"loss_positions must be None (all positions) or an int >= 2, got {loss_positions!r}")
@@ -101,7 +99,7 @@ def video_jepa_loss(model: "VideoJEPA", x: torch.Tensor, steps: int, std_coeff: 
         lk = F.mse_loss(model.projector(ss if idx is None else ss[idx]), target)
         terms[f"pred_k{k}"] = lk.item()
         pred = pred + lk / steps
-    vc = std_coeff * var + cov_coeff * cov
+    vc = variance * var + covariance * cov
     loss = pred + vc
     terms.update(pred=float(pred.detach()), variance=var.item(), covariance=cov.item(), vc=vc.item(),
                  total=loss.item())
@@ -273,7 +271,7 @@ class VideoExperiment:
 
             def step_fn():
                 x, maps = next(stream)
-                loss, terms, states = video_jepa_loss(model, x, k, s.vicreg_std, s.vicreg_cov, s.loss_positions, vc_gen)
+                loss, terms, states = video_jepa_loss(model, x, k, s.variance, s.covariance, s.loss_positions, vc_gen)
                 det, rec = self._head_losses(model, states[0], x, maps)
                 terms.update(det_bce=det.item(), recon=rec.item())
                 return loss + det + rec, terms

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,27 +34,13 @@ from .data.two_rooms_walks import TrajectoryConfig, load_or_generate
 from .nets import ImpalaEncoder
 from .presets import WorldSettings, get_preset
 from .probes import RegressionProbe, ridge_probe
-from .regularizers import inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
+from .records import upgrade_weight_names
+from .regularizers import WorldWeights, inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
 from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
 
 __all__ = ["WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
-           "train_world_model", "settings_weights", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
+           "train_world_model", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
            "rollout_positions", "layout_probe", "LAYOUT_TARGETS"]
-
-
-@dataclass(frozen=True)
-class WorldWeights:
-    """Coefficients of paper eq. 13 (EB-JEPA defaults: α 16, β 8, δ 12, ω 1)."""
-
-    std: float = 16.0      # α, variance hinge
-    cov: float = 8.0       # β, covariance
-    sim: float = 12.0      # δ, temporal similarity
-    idm: float = 1.0       # ω, inverse dynamics
-
-    def __post_init__(self):
-        for name, v in asdict(self).items():
-            if not (isinstance(v, (int, float)) and v >= 0):
-                raise ValueError(f"WorldWeights.{name} must be a number >= 0, got {v!r}")
 
 
 class WorldModel(nn.Module):
@@ -124,8 +110,8 @@ def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor
         obs: normalised observations ``[B, T, 2, 65, 65]``; actions: ``[B, T-1, 2]``.
 
     Returns:
-        ``(loss, terms, z)``: scalar loss, a dict of floats (``pred``, ``std``, ``cov``, ``sim``, ``idm``,
-        ``total``) and the encodings ``[B, T, D]``.
+        ``(loss, terms, z)``: scalar loss, a dict of floats (``pred``, ``variance``, ``covariance``,
+        ``similarity``, ``idm``, ``total``) and the encodings ``[B, T, D]``.
     """
     b, t = obs.shape[:2]
     if actions.shape[:2] != (b, t - 1):
@@ -141,14 +127,14 @@ def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor
     z_hat = model.rollout(z0, a)
     pred = (z_hat[:, 1:] - target).pow(2).mean()
     flat = z.reshape(b * t, -1)
-    std = vicreg_variance(flat)
+    var = vicreg_variance(flat)
     cov = vicreg_covariance(flat)
     zt = z.transpose(0, 1)
     sim = temporal_similarity(zt)
     idm = inverse_dynamics_loss(model.idm, zt, actions.transpose(0, 1)) if weights.idm > 0 else z.new_zeros(())
-    loss = pred + weights.std * std + weights.cov * cov + weights.sim * sim + weights.idm * idm
-    terms = {"pred": pred.item(), "std": std.item(), "cov": cov.item(), "sim": sim.item(), "idm": idm.item(),
-             "total": loss.item()}
+    loss = pred + weights.variance * var + weights.covariance * cov + weights.similarity * sim + weights.idm * idm
+    terms = {"pred": pred.item(), "variance": var.item(), "covariance": cov.item(), "similarity": sim.item(),
+             "idm": idm.item(), "total": loss.item()}
     return loss, terms, z
 
 
@@ -209,11 +195,6 @@ class WorldRun:
     train_s: float = 0.0
 
 
-def settings_weights(settings: WorldSettings) -> WorldWeights:
-    """The eq. 13 coefficients a preset trains with."""
-    return WorldWeights(settings.std_coeff, settings.cov_coeff, settings.sim_coeff, settings.idm_coeff)
-
-
 def build_model(settings: WorldSettings) -> WorldModel:
     return WorldModel(settings.stacks, settings.blocks, settings.latent_dim, settings.idm_hidden, settings.probe_hidden,
                       pool=settings.pool)
@@ -229,13 +210,14 @@ def train_world_model(settings: WorldSettings | str | None = None, weights: Worl
 
     Args:
         settings: a :class:`WorldSettings`, a preset name, or ``None`` (the current preset).
-        weights: eq. 13 coefficients (default: the settings' ``std_coeff``, ``cov_coeff``, ``sim_coeff``,
-            ``idm_coeff``; see :func:`settings_weights`).
+        weights: eq. 13 coefficients (default: ``settings.weights``); given, they replace the settings' own,
+            so the run's settings say which weights trained it.
         steps: override ``settings.steps``.
     """
     if settings is None or isinstance(settings, str):
         settings = get_preset(settings).world
-    weights = weights or settings_weights(settings)
+    settings = settings if weights is None else replace(settings, weights=weights)
+    weights = settings.weights
     steps = settings.steps if steps is None else steps
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
@@ -344,9 +326,10 @@ def save_world_model(run: WorldRun, path, extra: dict | None = None) -> Path:
 def load_world_model(path=None, device="cpu") -> WorldRun:
     """Load a world model saved by :func:`save_world_model` (``weights_only=True``); default: the committed one."""
     path = Path(path or PRETRAINED)
-    state = load_checkpoint(path, map_location=device)
+    state = upgrade_weight_names(load_checkpoint(path, map_location=device))   # files saved with the old names
     s = dict(state["settings"])
     s["stacks"] = tuple(s["stacks"])
+    s["weights"] = WorldWeights(**s["weights"])
     # models saved before long walks existed were trained on clips generated whole (no windows)
     s.setdefault("walk_len", s["clip_len"])
     settings = WorldSettings(**s)

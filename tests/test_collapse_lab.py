@@ -92,11 +92,11 @@ def test_set_validates_switches(lab_runs):
     for name in SWITCHES:
         assert name in str(err.value)
     assert "varience" in str(err.value)
-    with pytest.raises(TypeError, match="variance"):
+    with pytest.raises(ValueError, match="variance"):
         lab.set(variance="yes")
-    with pytest.raises(TypeError, match="sigreg"):
+    with pytest.raises(ValueError, match="sigreg"):
         lab.set(sigreg=-1.0)
-    with pytest.raises(TypeError, match="covariance"):
+    with pytest.raises(ValueError, match="covariance"):
         lab.set(covariance=float("nan"))
     before = lab.weights
     lab.set(sigreg=2.5)

@@ -207,7 +207,7 @@ def test_a_diverging_run_is_recorded_not_raised():
     # LARS at lr 10 with std 1e3 / cov 1e4 blows up within a few steps (the gpu preset's
     # vicreg_std100_cov100 did at step 104): the run stops there and its last finite weights are probed
     s = replace(get_preset("ci").image, n_train=256, n_test=256, batch_size=64, optimizer="lars", lr=10.0,
-                warmup_frac=0.0, vicreg_std=1e3, vicreg_cov=1e4, probe_wds=(1e-3,), probe_iters=20)
+                warmup_frac=0.0, variance=1e3, covariance=1e4, probe_wds=(1e-3,), probe_iters=20)
     exp = ImageExperiment("ci", settings=s, device="cpu")
     with pytest.warns(RuntimeWarning, match="vicreg_std100_cov100: loss became"):
         run = exp.train("vicreg_std100_cov100", steps=60)

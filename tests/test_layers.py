@@ -13,10 +13,10 @@ Found in the imports as they stand (regenerate the picture with
 0. data: ``ebjepa_mini.data`` and its modules (``moving_mnist`` and the package import ``sources``;
    ``two_rooms_walks`` imports ``two_rooms``; ``two_rooms`` and ``views`` import nothing of the package).
 1. foundations: the package root (seeds, device, ``experiment_setup``, ``chapter_setup``; imports
-   ``presets``), ``presets``, ``records``, ``regularizers``, ``energy`` (a package: ``toy``, ``latent``,
-   ``training``, ``toy_jepa`` share the private ``energy._common``), ``nets`` (imports ``data`` for the
-   detection grid and the Two Rooms canvas), ``metrics``, ``optim``, ``probes``, ``train`` (no other
-   import inside the layer).
+   ``presets``), ``presets`` (imports ``regularizers``: ``WorldSettings`` holds a ``WorldWeights``),
+   ``records``, ``regularizers``, ``energy`` (a package: ``toy``, ``latent``, ``training``, ``toy_jepa``
+   share the private ``energy._common``), ``nets`` (imports ``data`` for the detection grid and the Two
+   Rooms canvas), ``metrics``, ``optim``, ``probes``, ``train`` (no other import inside the layer).
 2. models: ``jepa`` (regularizers), ``collapse`` and ``image`` (data, jepa, foundations),
    ``rollout`` (nets), ``video`` (data, foundations, rollout), ``world`` (data, foundations).
 3. ``planning`` (data, presets).

@@ -166,7 +166,7 @@ def test_image_jepa_loss_matches_two_view_loss_on_projections():
     w = RegularizerWeights(variance=1.0, covariance=80.0, sigreg=2.0)
     total, terms = model.loss(v1, v2, w, num_slices=8, generator=gen(9))
     ref, ref_terms = two_view_loss(proj(enc(v1)), proj(enc(v2)), invariance=1.0, variance=1.0, covariance=80.0,
-                                   sigreg_weight=2.0, num_slices=8, generator=gen(9))
+                                   sigreg=2.0, num_slices=8, generator=gen(9))
     assert total.item() == pytest.approx(ref.item(), rel=1e-5)
     assert terms == pytest.approx(ref_terms, rel=1e-5)
     total.backward()

@@ -247,7 +247,7 @@ def views():
 
 def test_two_view_loss_decomposition(views):
     z1, z2 = views
-    total, terms = R.two_view_loss(z1, z2, invariance=1.5, variance=2.0, covariance=3.0, sigreg_weight=4.0,
+    total, terms = R.two_view_loss(z1, z2, invariance=1.5, variance=2.0, covariance=3.0, sigreg=4.0,
                                    num_slices=32, generator=gen(7))
     mse = ((z1 - z2) ** 2).mean()
     v = R.vicreg_variance(z1) + R.vicreg_variance(z2)
@@ -279,7 +279,7 @@ def test_two_view_vicreg_and_sigreg_match_their_formulas(views):
         + 80 * (R.vicreg_covariance(z1) + R.vicreg_covariance(z2))
     assert v_total.item() == pytest.approx(expected.item(), rel=1e-10)
 
-    s_total, _ = R.two_view_loss(z1, z2, sigreg_weight=10.0, num_slices=16, generator=gen(3))
+    s_total, _ = R.two_view_loss(z1, z2, sigreg=10.0, num_slices=16, generator=gen(3))
     expected = ((z1 - z2) ** 2).mean() + 10 * 0.5 * (R.sigreg(z1, 16, gen(3)) + R.sigreg(z2, 16, gen(3)))
     assert s_total.item() == pytest.approx(expected.item(), rel=1e-10)
 
@@ -342,7 +342,7 @@ def test_variance_bad_gamma_eps_and_covariance_one_dim():
 
 @pytest.mark.parametrize("name,kwargs", [("invariance", {"invariance": -1.0}), ("variance", {"variance": -0.1}),
                                          ("covariance", {"covariance": -5}),
-                                         ("sigreg_weight", {"sigreg_weight": -10.0})])
+                                         ("sigreg", {"sigreg": -10.0})])
 def test_two_view_loss_rejects_negative_weights(name, kwargs):
     z = torch.randn(8, 4)
     with pytest.raises(ValueError, match=name):
@@ -377,3 +377,34 @@ def test_temporal_similarity_rejects_integer_z():
 def test_two_view_loss_rejects_nan_weight():
     with pytest.raises(ValueError, match="variance"):
         R.two_view_loss(torch.randn(8, 4), torch.randn(8, 4), variance=float("nan"))
+
+
+def test_check_weights_is_the_one_weight_check():
+    R.check_weights(variance=1, covariance=25.0, sigreg=0.0, similarity=12, idm=1.0, invariance=1.0)
+    with pytest.raises(ValueError, match="'std'; allowed weights are: invariance, variance, covariance, sigreg, "
+                                         "similarity, idm"):
+        R.check_weights(std=1.0)
+    with pytest.raises(ValueError, match="allowed weights are: variance, covariance$"):
+        R.check_weights(("variance", "covariance"), sigreg=1.0)
+    for bad in (-1, float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="similarity must be a finite number >= 0"):
+            R.check_weights(similarity=bad)
+
+
+def test_one_name_per_weight_everywhere():
+    """Weight classes, switches, presets and loss terms all use the names of ``WEIGHT_NAMES``."""
+    from dataclasses import fields
+
+    from ebjepa_mini.collapse import SWITCHES
+    from ebjepa_mini.jepa import RegularizerWeights
+    from ebjepa_mini.presets import ImageSettings, VideoSettings, WorldSettings
+
+    names = set(R.WEIGHT_NAMES)
+    assert {f.name for f in fields(RegularizerWeights)} == set(SWITCHES) == {"invariance", "variance", "covariance",
+                                                                              "sigreg"}
+    assert {f.name for f in fields(R.WorldWeights)} == {"variance", "covariance", "similarity", "idm"}
+    assert {"variance", "covariance", "sigreg"} <= {f.name for f in fields(ImageSettings)}
+    assert {"variance", "covariance"} <= {f.name for f in fields(VideoSettings)}
+    assert isinstance(WorldSettings().weights, R.WorldWeights)
+    _, terms = R.two_view_loss(torch.randn(8, 4), torch.randn(8, 4), monitor=True)
+    assert set(terms) - {"total"} <= names

@@ -138,7 +138,7 @@ def test_presets_size_the_video_chapter():
         v = get_preset(name).video
         assert v.canvas % 8 == 0 and v.clip_len >= 7 and 1 in v.rollout_steps and 4 in v.rollout_steps
     assert get_preset("paper").video == replace(get_preset("paper").video)
-    assert get_preset("paper").video.canvas == 64 and get_preset("paper").video.vicreg_cov == 100.0
+    assert get_preset("paper").video.canvas == 64 and get_preset("paper").video.covariance == 100.0
 
 
 def test_offline_animation_player_has_no_cdn_links_and_has_alt_text():

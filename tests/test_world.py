@@ -1,6 +1,6 @@
 """World model (chapter 5): eq. 13 loss, rollouts, training, checkpoints, and the committed pretrained model."""
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 import numpy as np
 import pytest
 import torch
@@ -8,8 +8,8 @@ import torch
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import evaluate
 from ebjepa_mini.presets import PlanSettings, WorldSettings, get_preset
-from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, file_sha256, load_world_model,
-                               save_world_model, train_world_model, world_model_loss)
+from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, build_model, file_sha256,
+                               load_world_model, save_world_model, train_world_model, world_model_loss)
 
 TINY = WorldSettings(n_traj=400, clip_len=9, rollout_steps=4, batch_size=16, steps=60, stacks=(4, 8, 8), pool=2,
                      latent_dim=32, idm_hidden=32, probe_hidden=32, lr=3e-3)
@@ -23,7 +23,8 @@ def test_loss_terms_and_argument_checks(tmp_path):
     loss, terms, z = world_model_loss(model, b["obs"], b["actions"], WorldWeights(), 4)
     assert z.shape == (8, 9, 32)
     w = WorldWeights()
-    recombined = terms["pred"] + w.std * terms["std"] + w.cov * terms["cov"] + w.sim * terms["sim"] + w.idm * terms["idm"]
+    recombined = (terms["pred"] + w.variance * terms["variance"] + w.covariance * terms["covariance"]
+                  + w.similarity * terms["similarity"] + w.idm * terms["idm"])
     assert loss.item() == pytest.approx(recombined, rel=1e-5)
     _, no_idm, _ = world_model_loss(model, b["obs"], b["actions"], WorldWeights(idm=0.0), 4)
     assert no_idm["idm"] == 0.0
@@ -31,8 +32,8 @@ def test_loss_terms_and_argument_checks(tmp_path):
         world_model_loss(model, b["obs"], b["actions"], w, 9)
     with pytest.raises(ValueError, match="actions"):
         world_model_loss(model, b["obs"], b["actions"][:, :3], w, 2)
-    with pytest.raises(ValueError, match="WorldWeights.cov"):
-        WorldWeights(cov=-1.0)
+    with pytest.raises(ValueError, match="covariance"):
+        WorldWeights(covariance=-1.0)
 
 
 def test_prediction_loss_uses_the_models_own_predictions():
@@ -57,7 +58,7 @@ def test_short_training_learns_the_position_and_to_predict(tmp_path):
     assert np.mean(h["probe"][-5:]) < 0.3 * np.mean(h["probe"][:5]), (h["probe"][:5], h["probe"][-5:])
     # ... and the K-step prediction error falls while the variance hinge keeps the latents spread
     assert np.mean(h["pred"][-5:]) < 0.6 * np.mean(h["pred"][:5])
-    assert np.mean(h["std"][-5:]) < np.mean(h["std"][:5])
+    assert np.mean(h["variance"][-5:]) < np.mean(h["variance"][:5])
     path = save_world_model(run, tmp_path / "m.pt")
     again = load_world_model(path)
     x = tr.normalize_obs(tr.render(np.array([[20.0, 30.0]]), 30, 30))
@@ -66,6 +67,60 @@ def test_short_training_learns_the_position_and_to_predict(tmp_path):
     assert again.settings == TINY
     with pytest.raises(ValueError, match="steps"):
         train_world_model(TINY, steps=-1)
+
+
+#: a model saved before "one name per weight" (issue 21): flat *_coeff settings, std/cov/sim weights and history
+OLD_STYLE = {"settings": {**{k: v for k, v in asdict(TINY).items() if k != "weights"}, "stacks": list(TINY.stacks),
+                          "std_coeff": 16.0, "cov_coeff": 8.0, "sim_coeff": 12.0, "idm_coeff": 1.0},
+             "weights": {"std": 16.0, "cov": 8.0, "sim": 0.0, "idm": 1.0},
+             "history": {"step": [1.0, 2.0], "pred": [0.5, 0.4], "std": [0.3, 0.2], "cov": [0.1, 0.1], "sim": [0.0, 0.0],
+                         "idm": [0.2, 0.1], "total": [1.0, 0.9]}}
+
+
+def test_old_style_settings_weights_and_history_load_under_todays_names(tmp_path):
+    """One compatibility step (records.upgrade_weight_names) reads the old names of committed models and records."""
+    from ebjepa_mini.records import stored_results, upgrade_weight_names
+    from ebjepa_mini.train import save_checkpoint
+
+    new = upgrade_weight_names(OLD_STYLE)
+    assert new["settings"]["weights"] == {"variance": 16.0, "covariance": 8.0, "similarity": 12.0, "idm": 1.0}
+    assert "std_coeff" not in new["settings"] and OLD_STYLE["settings"]["std_coeff"] == 16.0   # a copy
+    assert new["weights"] == {"variance": 16.0, "covariance": 8.0, "similarity": 0.0, "idm": 1.0}
+    assert {"variance", "covariance", "similarity"} <= set(new["history"]) and "std" not in new["history"]
+    assert upgrade_weight_names(new) == new                                      # today's names pass unchanged
+    # a checkpoint in the old format loads into today's classes
+    path = save_checkpoint(tmp_path / "old.pt", {"state_dict": build_model(TINY).state_dict(), **OLD_STYLE})
+    run = load_world_model(path)
+    assert run.settings == TINY and run.settings.weights == WorldWeights()
+    assert run.weights == WorldWeights(similarity=0.0) and run.history["variance"] == [0.3, 0.2]
+    # a stored benchmark record: its world_settings and final_losses read with today's names
+    (tmp_path / "world_x_cpu.json").write_text(json.dumps({"world_settings": OLD_STYLE["settings"],
+                                                           "final_losses": {"std": 0.01, "cov": 0.07, "sim": 0.01},
+                                                           "settings": {"vicreg_std": 1.0, "vicreg_cov": 25.0,
+                                                                        "sigreg_lambda": 10.0}}))
+    rec = stored_results("world_*.json", folder=tmp_path)["world_x_cpu"]
+    assert rec["final_losses"] == {"variance": 0.01, "covariance": 0.07, "similarity": 0.01}
+    assert WorldSettings(**{**rec["world_settings"], "stacks": tuple(rec["world_settings"]["stacks"]),
+                            "weights": WorldWeights(**rec["world_settings"]["weights"])}) == TINY
+    assert rec["settings"] == {"variance": 1.0, "covariance": 25.0, "sigreg": 10.0}
+
+
+def test_committed_models_load_with_their_weights():
+    """The committed models were saved with the old names; they load with the same values (α 16, β 8, δ 12, ω 1)."""
+    from ebjepa_mini.world import pretrained_path
+
+    for path in (PRETRAINED, pretrained_path("gpu")):
+        run = load_world_model(path)
+        assert run.weights == run.settings.weights == WorldWeights(16.0, 8.0, 12.0, 1.0)
+        assert {"pred", "variance", "covariance", "similarity", "idm"} <= set(run.history)
+
+
+def test_world_weights_live_in_the_settings():
+    w = get_preset("cpu").world.weights
+    assert (w.variance, w.covariance, w.similarity, w.idm) == (16.0, 8.0, 12.0, 1.0)
+    for bad in ({"idm": -1.0}, {"variance": float("nan")}, {"similarity": True}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            WorldWeights(**bad)
 
 
 def test_pretrained_model_is_small_documented_and_plans_through_the_door():

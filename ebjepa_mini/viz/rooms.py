@@ -78,8 +78,8 @@ def plot_rooms(data: dict, n: int = 6, title: str | None = None):
 
 def plot_world_training(history: dict, weights=None, title: str | None = None):
     """Eq. 13 term by term over training (unweighted values, log scale), plus the probe's error in pixels."""
-    terms = [("pred", "prediction"), ("std", "variance (α)"), ("cov", "covariance (β)"), ("sim", "time similarity (δ)"),
-             ("idm", "inverse dynamics (ω)")]
+    terms = [("pred", "prediction"), ("variance", "variance (α)"), ("covariance", "covariance (β)"),
+             ("similarity", "time similarity (δ)"), ("idm", "inverse dynamics (ω)")]
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.3))
     steps = _np.asarray(history["step"])
     for k, label in terms:

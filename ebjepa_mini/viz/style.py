@@ -56,8 +56,8 @@ PLAN_COLORS = {"path": PALETTE["vicreg"], "samples": NEUTRALS["samples"], "elite
                "rollout": PALETTE["sigreg"]}
 
 #: Colours of the terms of the world-model loss (paper eq. 13, chapter 5).
-WORLD_TERM_COLORS = {"pred": NEUTRALS["ink"], "std": PALETTE["variance"], "cov": PALETTE["vicreg"],
-                     "sim": PALETTE["covariance"], "idm": PALETTE["data"]}
+WORLD_TERM_COLORS = {"pred": NEUTRALS["ink"], "variance": PALETTE["variance"], "covariance": PALETTE["vicreg"],
+                     "similarity": PALETTE["covariance"], "idm": PALETTE["data"]}
 
 
 def color_for(name: str) -> str:
