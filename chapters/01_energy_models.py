@@ -83,12 +83,11 @@ except ImportError:                      # outside the book build (e.g. on Colab
     def glue(name, value, display=True):
         pass
 
-from ebjepa_mini.records import stored_results
+from ebjepa_mini.records import chapter_wall_s
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-glue("ch1_time_ci", float(times["ci"].get("01_energy_models", float("nan"))), display=False)
-glue("ch1_time_cpu", float(times["cpu"].get("01_energy_models", float("nan"))), display=False)
+times = chapter_wall_s("01_energy_models")          # seconds by preset, from bench/results/chapters_*.json
+glue("ch1_time_ci", times.get("ci", float("nan")), display=False)
+glue("ch1_time_cpu", times.get("cpu", float("nan")), display=False)
 
 # %% [markdown]
 # ## 1.1 An energy on a toy world

@@ -84,12 +84,11 @@ except ImportError:                      # outside the book build (e.g. on Colab
     def glue(name, value, display=True):
         pass
 
-from ebjepa_mini.records import stored_results
+from ebjepa_mini.records import chapter_wall_s
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-glue("ch2_time_ci", float(times["ci"].get("02_collapse", float("nan"))), display=False)
-glue("ch2_time_cpu", float(times["cpu"].get("02_collapse", float("nan"))) / 60, display=False)
+times = chapter_wall_s("02_collapse")          # seconds by preset, from bench/results/chapters_*.json
+glue("ch2_time_ci", times.get("ci", float("nan")), display=False)
+glue("ch2_time_cpu", times.get("cpu", float("nan")) / 60, display=False)
 
 # %% [markdown]
 # ```{note}

@@ -65,6 +65,7 @@ import torch
 
 from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
+from ebjepa_mini.records import chapter_wall_s
 from ebjepa_mini.data.views import two_views
 from ebjepa_mini.image import ImageExperiment, build_encoder
 from ebjepa_mini.nets import count_parameters
@@ -87,12 +88,11 @@ except ImportError:                      # outside the book build (e.g. on Colab
     def glue(name, value, display=True):
         pass
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-if "03_vicreg_vs_sigreg" in times["ci"]:
-    glue("ch3_time_ci", float(times["ci"]["03_vicreg_vs_sigreg"]), display=False)
-if "03_vicreg_vs_sigreg" in times["cpu"]:
-    cpu_s = float(times["cpu"]["03_vicreg_vs_sigreg"])
+times = chapter_wall_s("03_vicreg_vs_sigreg")          # seconds by preset, from bench/results/chapters_*.json
+if "ci" in times:
+    glue("ch3_time_ci", times["ci"], display=False)
+if "cpu" in times:
+    cpu_s = times["cpu"]
     glue("ch3_time_cpu", cpu_s / 60, display=False)
     glue("ch3_time_cpu_budget", "the longest chapter, over the preset's 10-minute aim" if cpu_s > 600
          else "within the preset's 10-minute aim", display=False)

@@ -68,6 +68,7 @@ from IPython.display import HTML, display
 
 from ebjepa_mini import checks, viz
 from ebjepa_mini.bench import stored_results
+from ebjepa_mini.records import chapter_wall_s
 from ebjepa_mini.data.moving_mnist import generate_moving_mnist, resize_digits
 from ebjepa_mini.data.sources import load_mnist
 from ebjepa_mini.metrics import average_precision_by_horizon
@@ -111,12 +112,11 @@ for name, (first, last) in PAPER_ENDS.items():
     glue(f"ch4_paper_ap0_{name}", first, display=False)
     glue(f"ch4_paper_ap6_{name}", last, display=False)
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-if "04_video_rollout" in times["ci"]:
-    glue("ch4_time_ci", float(times["ci"]["04_video_rollout"]), display=False)
-if "04_video_rollout" in times["cpu"]:
-    glue("ch4_time_cpu", float(times["cpu"]["04_video_rollout"]) / 60, display=False)
+times = chapter_wall_s("04_video_rollout")          # seconds by preset, from bench/results/chapters_*.json
+if "ci" in times:
+    glue("ch4_time_ci", times["ci"], display=False)
+if "cpu" in times:
+    glue("ch4_time_cpu", times["cpu"] / 60, display=False)
 
 records = stored_results("video_*.json")
 if "video_cpu" in records:               # the `cpu` benchmark: what the "What you should see" boxes quote

@@ -67,7 +67,7 @@ import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
-from ebjepa_mini.records import results_dir, stored_results
+from ebjepa_mini.records import chapter_wall_s, results_dir, stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.data.two_rooms_walks import TrajectoryConfig, generate_trajectories, wall_contact_stats
 from ebjepa_mini.nets import count_parameters
@@ -88,10 +88,9 @@ except ImportError:                      # outside the book build (e.g. on Colab
     def glue(name, value, display=True):
         pass
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-glue("ch5_time_ci", float(times["ci"].get("05_world_models", float("nan"))), display=False)
-glue("ch5_time_cpu", float(times["cpu"].get("05_world_models", float("nan"))) / 60, display=False)
+times = chapter_wall_s("05_world_models")          # seconds by preset, from bench/results/chapters_*.json
+glue("ch5_time_ci", times.get("ci", float("nan")), display=False)
+glue("ch5_time_cpu", times.get("cpu", float("nan")) / 60, display=False)
 WORLD = stored_results("world*_cpu*.json")                # this book's `cpu` world-model records
 SWEEP = stored_results("world-sweep_cpu.json", folder=results_dir() / "archive").get("world-sweep_cpu")
 glue("ch5_fixed_wall", int(tr.FIXED_LAYOUT[0]), display=False)

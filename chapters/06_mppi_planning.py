@@ -78,7 +78,7 @@ import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
-from ebjepa_mini.records import stored_results
+from ebjepa_mini.records import chapter_wall_s, stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import (encoder_energy_map, evaluate, imagined_positions, latent_cost_fn, mppi,
                                   oracle_cost_fn, planning_energy, waypoint_actions)
@@ -101,10 +101,9 @@ except ImportError:                      # outside the book build (e.g. on Colab
     def glue(name, value, display=True):
         pass
 
-times = {p: stored_results(f"chapters_{p}.json").get(f"chapters_{p}", {}).get("wall_s_by_chapter", {})
-         for p in ("ci", "cpu")}
-glue("ch6_time_ci", float(times["ci"].get("06_mppi_planning", float("nan"))), display=False)
-glue("ch6_time_cpu", float(times["cpu"].get("06_mppi_planning", float("nan"))) / 60, display=False)
+times = chapter_wall_s("06_mppi_planning")          # seconds by preset, from bench/results/chapters_*.json
+glue("ch6_time_ci", times.get("ci", float("nan")), display=False)
+glue("ch6_time_cpu", times.get("cpu", float("nan")) / 60, display=False)
 stored = stored_results("world*_cpu*.json")
 stored_gpu = stored_results("world*_gpu.json")
 nan = float("nan")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["results_dir", "stored_results", "record_name", "write_json", "hardware", "upgrade_weight_names",
+__all__ = ["results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware", "upgrade_weight_names",
            "OLD_NAMES"]
 
 #: Weight names that records, model cards and checkpoints written before "one name per weight"
@@ -42,6 +42,17 @@ def stored_results(pattern: str = "*.json", folder: str | os.PathLike | None = N
     """
     base = results_dir() if folder is None else Path(folder)
     return {p.stem: upgrade_weight_names(json.loads(p.read_text())) for p in sorted(base.glob(pattern))}
+
+
+def chapter_wall_s(chapter: str) -> dict[str, float]:
+    """Seconds ``chapter`` (e.g. ``"05_world_models"``) took to execute, by preset, from the stored
+    ``bench chapters`` records (``chapters_<preset>.json``); presets without a record are left out."""
+    out = {}
+    for preset in ("ci", "cpu"):
+        rec = stored_results(f"chapters_{preset}.json").get(f"chapters_{preset}", {})
+        if chapter in rec.get("wall_s_by_chapter", {}):
+            out[preset] = float(rec["wall_s_by_chapter"][chapter])
+    return out
 
 
 def upgrade_weight_names(record: dict) -> dict:
