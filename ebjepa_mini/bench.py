@@ -59,6 +59,11 @@ def bench_collapse(preset: str, seed: int = 0) -> dict:
                         "probe_acc": round(r.probe_acc, 4), "steps": r.steps,
                         "steps_per_s": round(r.steps / r.seconds, 2)})
         print(f"  {label:9s} {records[-1]}", file=sys.stderr, flush=True)
+    exp.reset()                         # the baseline every run started from: the untrained encoder
+    records.insert(0, {"name": "random_init", "effective_rank": round(exp.history["effective_rank"][-1], 3),
+                       "effective_rank_centered": round(exp.history["effective_rank_centered"][-1], 3),
+                       "verdict": exp.report().verdict, "mean_std": round(exp.history["mean_std"][-1], 5),
+                       "probe_acc": round(exp.probe(), 4), "steps": 0, "steps_per_s": None})
     return {
         "benchmark": "collapse", "preset": exp.preset.name, "data": exp.data_source,
         "embed_dim": exp.cfg.embed_dim, "steps_per_run": exp.cfg.steps,
@@ -259,7 +264,8 @@ def main(argv=None) -> int:
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("--preset", default=None, help=f"one of {', '.join(PRESET_NAMES)} "
                         "(default: EBJEPA_PRESET or the device)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run; a record of seed S > 0 is saved as "
+                        "NAME_PRESET-seedS.json beside the seed-0 record (chapters read the spread)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--save", action="store_true", help="write bench/results/NAME_PRESET.json")
     parser.add_argument("--out", default=None, help="write the result record to this JSON file")
@@ -327,7 +333,7 @@ def main(argv=None) -> int:
         variants = (args.planner if args.planner != "mppi" else None, args.cost if args.cost != "cumulative" else None,
                     ABLATION_TAGS.get(args.ablation), ORACLE_TAGS.get(args.oracle),
                     f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None)
-    out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag))
+    out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag, args.seed))
                        if args.save else None)
     if out:
         path = write_json(out, record)

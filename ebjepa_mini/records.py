@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 __all__ = ["results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware", "upgrade_weight_names",
+           "across_seeds",
            "OLD_NAMES"]
 
 #: Weight names that records, model cards and checkpoints written before "one name per weight"
@@ -77,10 +78,35 @@ def upgrade_weight_names(record: dict) -> dict:
     return out
 
 
-def record_name(benchmark: str, preset: str, variants=(), tag: str | None = None) -> str:
-    """The file name of a record: ``NAME[_VARIANT...]_PRESET[-TAG].json`` (``None`` variants are left out)."""
+def record_name(benchmark: str, preset: str, variants=(), tag: str | None = None, seed: int = 0) -> str:
+    """The file name of a record: ``NAME[_VARIANT...]_PRESET[-TAG][-seedS].json`` (``None`` variants are
+    left out; seed 0, the default run, carries no seed suffix)."""
     parts = [benchmark, *(v for v in variants if v), preset]
-    return "_".join(parts) + (f"-{tag}" if tag else "") + ".json"
+    suffix = "".join(f"-{t}" for t in (tag, f"seed{seed}" if seed else None) if t)
+    return "_".join(parts) + suffix + ".json"
+
+
+def across_seeds(stem: str, value) -> dict:
+    """One number of record ``stem`` (e.g. ``"video_cpu"``, seed 0) and of its ``STEM-seedS`` siblings.
+
+    ``value``: a function from a record to the number, e.g. ``lambda r: r["map"]["K4"]``.
+    Returns ``{"values": [...], "seeds": [...], "n": n, "mean": m, "sd": s, "min": lo, "max": hi}``
+    (``sd`` is the sample standard deviation, 0 for one seed); ``n == 0`` when no record exists.
+    """
+    recs = stored_results(f"{stem}.json")
+    recs.update(stored_results(f"{stem}-seed*.json"))
+    seeds, values = [], []
+    for name, rec in recs.items():
+        tail = name[len(stem):]
+        if tail == "" or (tail.startswith("-seed") and tail[5:].isdigit()):
+            seeds.append(int(tail[5:]) if tail else 0)
+            values.append(float(value(rec)))
+    n = len(values)
+    mean = sum(values) / n if n else float("nan")
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    order = sorted(range(n), key=seeds.__getitem__)
+    return {"values": [values[i] for i in order], "seeds": [seeds[i] for i in order], "n": n, "mean": mean,
+            "sd": sd, "min": min(values, default=float("nan")), "max": max(values, default=float("nan"))}
 
 
 def write_json(path: str | os.PathLike, obj) -> Path:
