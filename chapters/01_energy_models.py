@@ -77,13 +77,7 @@ print(S)
 # %% tags=["hide-input"]
 # Every measured number the text quotes comes from this run or from a stored record
 # (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
-try:
-    from myst_nb import glue
-except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
-    def glue(name, value, display=True):
-        pass
-
-from ebjepa_mini.records import chapter_wall_s
+from ebjepa_mini.records import chapter_wall_s, glue
 
 times = chapter_wall_s("01_energy_models")          # seconds by preset, from bench/results/chapters_*.json
 glue("ch1_time_ci", times.get("ci", float("nan")), display=False)
@@ -217,7 +211,7 @@ glue("ch1_z_local", z_paths[-1][1].item(), display=False)
 # underflows ($e^{-\beta E}$ is $0$ in floating point once $\beta E \gtrsim 750$), so the package
 # uses `torch.logsumexp`, which factors out the largest term first. Move the slider to cool
 # or heat the model. It needs a running kernel (Jupyter or Colab); the static page shows the
-# same maps in the figure after it.
+# slider's starting value and, after it, the same maps at four temperatures.
 
 # %% mystnb={"image": {"alt": "Heat-map of the relaxed free energy over the plane at the inverse temperature beta chosen with the slider, with the training points as orange dots; it redraws only with a running kernel."}}
 def show_free_energy(beta=1.0):
@@ -230,8 +224,14 @@ def show_free_energy(beta=1.0):
 interact(show_free_energy, beta=FloatLogSlider(value=1.0, base=10, min=-2, max=3, step=0.1, description="β"));
 
 # %% [markdown]
-# *Live figure: $F_\beta(y)$ at the slider's $\beta$, with the training points as orange dots (it redraws only
-# with a running kernel).*
+# *Figure 1.3 (live): $F_\beta(y)$ at the slider's $\beta$, with the training points as orange dots (it redraws
+# only with a running kernel; the static page shows the slider's starting value, $\beta = 1$).*
+#
+# :::{admonition} What you should see
+# * Slide $\beta$ up (cool): the dark valley narrows onto the ellipse, as in the left panel of figure 1.2.
+# * Slide it down (heat): the valley fills in and only a bowl around the centre stays dark.
+#   Figure 1.4 shows four settings side by side on one colour scale.
+# :::
 
 # %% mystnb={"image": {"alt": "Four heat-maps of the relaxed free energy on one colour scale, for beta of infinity, 10, 1 and 0.1 from left to right. At large beta the dark low-energy valley follows the ellipse sharply; as beta falls the valley fills in until only a bowl around the centre remains."}}
 betas = [math.inf, 10.0, 1.0, 0.1]
@@ -247,7 +247,7 @@ print("limits: min_z E =", [round(v, 3) for v in e_probe.min(1).values.tolist()]
       "| mean_z E =", [round(v, 3) for v in e_probe.mean(1).tolist()])
 
 # %% [markdown]
-# *Figure 1.3: the relaxed free energy $F_\beta(y)$ for $\beta = \infty, 10, 1, 0.1$, on one
+# *Figure 1.4: the relaxed free energy $F_\beta(y)$ for $\beta = \infty, 10, 1, 0.1$, on one
 # colour scale. Cooling sharpens the valley onto the ellipse; heating fills it in until only
 # a bowl around the centre remains.*
 #
@@ -278,7 +278,7 @@ fig = viz.plot_horn(horn_maps, y1, y2)
 plt.show()
 
 # %% [markdown]
-# *Figure 1.4: the conditional zero-temperature free energy $F_\infty(x, y) = \min_\zeta E(x, y, \zeta)$ for
+# *Figure 1.5: the conditional zero-temperature free energy $F_\infty(x, y) = \min_\zeta E(x, y, \zeta)$ for
 # three inputs $x$; the dashed curve is the ellipse that $x$ selects.*
 #
 # :::{admonition} What you should see
@@ -345,7 +345,7 @@ fig = viz.plot_trained_energies(results, y1, y2, data=y_data)
 plt.show()
 
 # %% [markdown]
-# *Figure 1.5: top, the trained energies on the same colour scale as before (data as orange
+# *Figure 1.6: top, the trained energies on the same colour scale as before (data as orange
 # dots); bottom, the mean energy on data (solid) and on points at least 0.5 away from the
 # ellipse (dashed) during training, on a log scale.*
 #
@@ -416,7 +416,7 @@ print(f"untrained encoder: mean E(x, x') = {e_pairs.mean():.3f} on true pairs, "
 # **Why a regulariser $R$?** The energy {eq}`eq-jepa-energy` has a trivial minimiser. If the
 # encoder sends every input to the same vector, the prediction is perfect for *every* pair,
 # related or not. This is {term}`Complete collapse`: the JEPA version of the flat energy in
-# figure 1.5. The paper has no negatives, no momentum encoder and no stop-gradient, so the
+# figure 1.6. The paper has no negatives, no momentum encoder and no stop-gradient, so the
 # only thing in {eq}`eq-jepa-loss` that rules out collapse is $\lambda R$. Train the toy
 # encoder with $\lambda = 0$ and watch what happens.
 
@@ -430,7 +430,7 @@ glue("ch1_jepa_e_neg", float(hist["e_neg"][-1]), display=False)
 glue("ch1_jepa_z_std", float(hist["z_std"][-1]), display=False)
 
 # %% [markdown]
-# *Figure 1.6: a toy linear JEPA trained on {eq}`eq-jepa-loss` with $\lambda = 0$. Left, the
+# *Figure 1.7: a toy linear JEPA trained on {eq}`eq-jepa-loss` with $\lambda = 0$. Left, the
 # mean energy of true and of mismatched pairs; right, the mean per-dimension standard deviation
 # of the embeddings $f_\theta(x)$ (both on log scales).*
 #

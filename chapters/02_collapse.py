@@ -64,7 +64,7 @@ import torch
 
 from ebjepa_mini import checks, viz
 from ebjepa_mini.data.views import two_views
-from ebjepa_mini.metrics import collapse_verdict, effective_rank, per_dim_std
+from ebjepa_mini.metrics import collapse_verdict, effective_rank
 from ebjepa_mini.nets import count_parameters
 from ebjepa_mini.widgets import CollapseLab
 
@@ -78,17 +78,21 @@ print(f"model: {count_parameters(lab.model):,} parameters, embedding dimension D
 # %% tags=["hide-input"]
 # Every measured number the text quotes comes from this run or from a stored record
 # (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
-try:
-    from myst_nb import glue
-except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
-    def glue(name, value, display=True):
-        pass
-
-from ebjepa_mini.records import chapter_wall_s
+from ebjepa_mini.records import across_seeds, chapter_wall_s, glue, glue_across_seeds
 
 times = chapter_wall_s("02_collapse")          # seconds by preset, from bench/results/chapters_*.json
 glue("ch2_time_ci", times.get("ci", float("nan")), display=False)
 glue("ch2_time_cpu", times.get("cpu", float("nan")) / 60, display=False)
+
+# The stored `cpu` benchmark and its repeats with other seeds (collapse_cpu-seed1.json, ...): mean ± sd.
+for name, key in (("random_init", "random"), ("none", "none"), ("vicreg", "vicreg"), ("sigreg", "sigreg")):
+    glue_across_seeds(f"ch2_seed_acc_{key}", "collapse_cpu", lambda r, n=name: r["probe_acc"].get(n, float("nan")))
+verdicts = {name: across_seeds("collapse_cpu", lambda r, n=name: r["verdict"][n] == want)
+            for name, want in (("none", "complete collapse"), ("variance", "dimensional collapse"), ("vicreg", "healthy"),
+                               ("sigreg", "healthy"))}
+n_seeds = verdicts["none"]["n"]
+glue("ch2_seed_verdicts", "in every one of them" if all(sum(v["values"]) == n_seeds for v in verdicts.values())
+     else "not in every one of them", display=False)
 
 # %% [markdown]
 # ```{note}
@@ -401,8 +405,14 @@ glue("ch2_collapsed_vs_random", "above" if min(collapsed) > random_acc else "bel
 # {glue:text}`ch2_probe_random:.1%`, VICReg {glue:text}`ch2_probe_vicreg:.1%`
 # ({glue:text}`ch2_probe_vicreg_gain:+.1f` points), and the two collapsed runs land
 # {glue:text}`ch2_collapsed_vs_random` it.
-# The numbers of your run are printed above; the `cpu`-preset numbers measured by
-# `python -m ebjepa_mini.bench collapse --preset cpu` are on the {doc}`../book/results` page.
+# The numbers of your run are printed above. The `cpu`-preset benchmark
+# (`python -m ebjepa_mini.bench collapse --preset cpu`, on the {doc}`../book/results` page) was run
+# with {glue:text}`ch2_seed_acc_none_n:d` seeds; the four verdicts above came out as stated
+# {glue:text}`ch2_seed_verdicts`, and the probe reads (mean ± standard deviation) random init
+# {glue:text}`ch2_seed_acc_random:.1%` ± {glue:text}`ch2_seed_acc_random_sd:.1%`, no regulariser
+# {glue:text}`ch2_seed_acc_none:.1%` ± {glue:text}`ch2_seed_acc_none_sd:.1%`, VICReg
+# {glue:text}`ch2_seed_acc_vicreg:.1%` ± {glue:text}`ch2_seed_acc_vicreg_sd:.1%` and SIGReg
+# {glue:text}`ch2_seed_acc_sigreg:.1%` ± {glue:text}`ch2_seed_acc_sigreg_sd:.1%`.
 # :::
 #
 # ## 2.7 The Collapse Lab

@@ -67,13 +67,13 @@ import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
-from ebjepa_mini.records import chapter_wall_s, results_dir, stored_results
+from ebjepa_mini.records import chapter_wall_s, glue, results_dir, stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.data.two_rooms_walks import TrajectoryConfig, generate_trajectories, wall_contact_stats
 from ebjepa_mini.nets import count_parameters
 from ebjepa_mini.planning import evaluate, imagined_positions, wall_push_test, waypoint_actions
 from ebjepa_mini.world import (LAYOUT_TARGETS, build_model, file_sha256, layout_probe, load_world_model,
-                               pretrained_path, train_world_model, world_model_loss, WorldData)
+                               pretrained_path, rollout_positions, train_world_model, world_model_loss, WorldData)
 
 viz.use_book_style()
 S = preset.world
@@ -82,11 +82,6 @@ print(S)
 # %% tags=["hide-input"]
 # Every measured number the text quotes comes from this run or from a stored record
 # (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
-try:
-    from myst_nb import glue
-except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
-    def glue(name, value, display=True):
-        pass
 
 times = chapter_wall_s("05_world_models")          # seconds by preset, from bench/results/chapters_*.json
 glue("ch5_time_ci", times.get("ci", float("nan")), display=False)
@@ -234,7 +229,8 @@ print(f"checkpoint {pretrained_path().name}: {pretrained_path().stat().st_size /
 # ```{note}
 # The chapter loads `ebjepa_mini/assets/world_model_cpu.pt`, a small model trained by this package
 # with the `cpu` preset (the command, hardware, settings and loss history are stored inside the
-# file and printed above; its card `world_model_cpu.json` beside it holds its evaluation). Retrain
+# file and printed above; its card `world_model_cpu.json` beside it repeats them and points to its
+# evaluation, the record `bench/results/world_cpu.json` on the {doc}`results page <../book/results>`). Retrain
 # it with `python -m ebjepa_mini.bench world --preset cpu --save-model my_model.pt`, or in a
 # notebook with `train_world_model("cpu")` (§ 5.4 does exactly that under `cpu`).
 # ```
@@ -358,9 +354,8 @@ k8_path = pretrained_path("cpu", tag="k8")          # the same recipe with the p
 imag = imagined_positions(m, start, test["actions"])                            # [n, H+1, 2]
 imag_k8 = (imagined_positions(load_world_model(k8_path).model, start, test["actions"]) if k8_path.exists()
            else np.full_like(imag, np.nan))
-with torch.no_grad():
-    z0 = m.encode(tr.normalize_obs(tr.render(start["start"], start["wall_x"], start["door_y"])))
-    p_probe = m.positions(m.rollout(z0, torch.from_numpy(test["actions"]))).numpy()
+p_probe = rollout_positions(m, tr.observe(start["start"], start["wall_x"], start["door_y"]),   # the probe's reading
+                            torch.from_numpy(test["actions"])).numpy()
 median_err = lambda p: np.median(np.linalg.norm(p - test["pos"], axis=-1), 0)
 err, err_k8, err_probe = median_err(imag), median_err(imag_k8), median_err(p_probe)
 show = list(np.argsort(-np.abs(test["pos"][:, -1, 0] - test["pos"][:, 0, 0]))[:3])   # the walks that travel farthest
@@ -447,9 +442,9 @@ glue("ch5_demo_steps", S.steps, display=False)
 tasks = tr.sample_tasks(40, seed=7, fixed_wall=S.fixed_wall)
 push = waypoint_actions(tasks["start"], tasks["goal"][:, None], speed=1.5, horizon=H)   # straight at the goal
 real = tr.simulate(tasks["start"], push.numpy(), tasks["wall_x"], tasks["door_y"])        # [40, H+1, 2]
-blocked = tr.same_room(real[:, -1], tasks["wall_x"]) == tr.same_room(tasks["start"], tasks["wall_x"])
+blocked = tr.wall_side(real[:, -1], tasks["wall_x"]) == tr.wall_side(tasks["start"], tasks["wall_x"])
 imagined = imagined_positions(m, tasks, push)
-through = blocked & (tr.same_room(imagined[:, -1], tasks["wall_x"]) != tr.same_room(tasks["start"], tasks["wall_x"]))
+through = blocked & (tr.wall_side(imagined[:, -1], tasks["wall_x"]) != tr.wall_side(tasks["start"], tasks["wall_x"]))
 print(f"{blocked.sum()} of {len(blocked)} pushes are stopped by the wall; the committed model imagines "
       f"{through.sum()} of them ending in the other room")
 show = list(np.flatnonzero(blocked)[:3])
@@ -546,6 +541,7 @@ glue("ch5_abl_nostd", success_pct("world_no-std_cpu"), display=False)
 glue("ch5_abl_nocov", success_pct("world_no-cov_cpu"), display=False)
 glue("ch5_abl_nosim", success_pct("world_no-sim_cpu"), display=False)
 glue("ch5_abl_noidm", success_pct("world_no-idm_cpu"), display=False)
+glue("ch5_abl_idm_cost", success_pct("world_cpu") - success_pct("world_no-idm_cpu"), display=False)
 ablated = {stem: WORLD[stem]["success_rate"] for _, stem in rows[1:] if stem in WORLD}
 if "world_cpu" in WORLD and ablated:
     full = WORLD["world_cpu"]["success_rate"]
@@ -569,7 +565,11 @@ if "world_cpu" in WORLD and ablated:
 # {glue:text}`ch5_abl_worst`. How each ablation fails matches its term: without the **variance**
 # term nothing stops the encoder from mapping every frame to nearly the same point (the hinge ends
 # high and the probe loses the dot); without **covariance** the latent spends its dimensions on
-# copies of the position; without the **IDM** nothing ties the latent to what the actions change.
+# copies of the position. The **IDM** matters most where the layout varies: with random layouts a
+# latent that describes only the layout satisfies every other term (exercise {ref}`ex-world-3`),
+# which is why the paper's model fails without it. In this chapter's single layout the dot is the
+# only thing that varies between frames, so the variance term alone keeps it in the latent, and
+# removing the IDM costs {glue:text}`ch5_abl_idm_cost:.0f` points here.
 # Compare the *order* with the paper's rather than the values: each bar is one training seed on
 # 100 tasks (differences under about ten points are noise), in the fixed layout rather than
 # random ones.

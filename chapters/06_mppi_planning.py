@@ -78,7 +78,7 @@ import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
-from ebjepa_mini.records import chapter_wall_s, stored_results
+from ebjepa_mini.records import chapter_wall_s, glue, stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import (encoder_energy_map, evaluate, imagined_positions, latent_cost_fn, mppi,
                                   oracle_cost_fn, planning_energy, waypoint_actions)
@@ -95,11 +95,6 @@ print(P)
 # %% tags=["hide-input"]
 # Every measured number the text quotes comes from this run or from a stored record
 # (bench/results/*.json) and is pasted into the prose with MyST-NB's glue: nothing measured is typed.
-try:
-    from myst_nb import glue
-except ImportError:                      # outside the book build (e.g. on Colab) the text shows the keys
-    def glue(name, value, display=True):
-        pass
 
 times = chapter_wall_s("06_mppi_planning")          # seconds by preset, from bench/results/chapters_*.json
 glue("ch6_time_ci", times.get("ci", float("nan")), display=False)
@@ -153,8 +148,8 @@ tasks = tr.sample_tasks(100, fixed_wall=FIXED)      # the benchmark's tasks (see
 i = 0
 start, goal, wx, dy = tasks["start"][i], tasks["goal"][i], int(tasks["wall_x"][i]), int(tasks["door_y"][i])
 with torch.no_grad():
-    z0 = model.encode(tr.normalize_obs(tr.render(start[None], wx, dy)))
-    zg = model.encode(tr.normalize_obs(tr.render(goal[None], wx, dy)))
+    z0 = model.encode(tr.observe(start[None], wx, dy))
+    zg = model.encode(tr.observe(goal[None], wx, dy))
     g = torch.Generator().manual_seed(0)          # 200 plans: a random heading and speed each, plus jitter
     heading = 2 * torch.pi * torch.rand(200, 1, generator=g)
     speed = 0.3 + 1.5 * torch.rand(200, 1, generator=g)

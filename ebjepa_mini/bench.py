@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .presets import PRESET_NAMES, get_preset, parse_overrides
-from .records import hardware, record_name, results_dir, stored_results, write_json  # noqa: F401  (chapters import them from here)
+from .records import hardware, record_name, write_json
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
 
@@ -112,8 +112,12 @@ ABLATION_TAGS = {"variance": "no-std", "covariance": "no-cov", "similarity": "no
 def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, planner: str = "mppi",
                 cost: str = "cumulative", ablation: str | None = None, save_model: str | None = None,
                 episodes: int | None = None, oracle: str | None = None, max_norm: float | None = None,
-                world_overrides: dict | None = None, plan_overrides: dict | None = None) -> dict:
+                world_overrides: dict | None = None, plan_overrides: dict | None = None,
+                record_path: str | None = None) -> dict:
     """Train (or load) a world model under ``preset`` and evaluate a planner on seeded random-wall tasks.
+
+    ``save_model``: also write the trained model there, with a JSON card beside it (what made it) that
+    points to ``record_path``, the record holding its evaluation.
 
     ``oracle`` (see :func:`~ebjepa_mini.planning.episodes.evaluate`): the planner simulates its samples with
     the true physics and scores the true positions (``"positions"``: no model is trained or loaded)
@@ -158,19 +162,18 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device, fixed_wall=fixed)
     hist = {} if run is None else run.history
     final = {k: round(float(np.mean(v[-50:])), 5) for k, v in hist.items() if k != "step" and v}
-    if save_model and not checkpoint:      # a JSON card beside the model: what made it, and how well it plans
+    if save_model and not checkpoint:      # a JSON card beside the model: what made it; its record says how well it plans
         card = {"file": Path(save_model).name, "sha256": file_sha256(save_model),
                 "size_bytes": Path(save_model).stat().st_size, **run.metrics,
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "torch": torch.__version__,
                 "settings": asdict(run.settings), "weights": asdict(run.weights), "train_s": round(train_s, 1),
-                "final_losses": final, "evaluation": {**summary, "tasks": _tasks_call(n, seed, fixed),
-                                                      "plan_settings": asdict(p.plan), "diagnostics": diag}}
+                "final_losses": final, "record": None if record_path is None else str(record_path)}
         write_json(Path(save_model).with_suffix(".json"), card)
     trained_by = None if run is None else {k: run.metrics.get(k) for k in ("command", "hardware") if run.metrics.get(k)}
     return {"benchmark": "world", "preset": p.name, "device": device, "model": source, "model_trained_by": trained_by or None,
             "ablation": ablation or "none",
             "world_settings": None if run is None else asdict(run.settings), "plan_settings": asdict(p.plan),
-            "final_losses": final, **summary, "train_wall_s": round(train_s, 1),
+            "final_losses": final, **summary, "tasks": _tasks_call(n, seed, fixed), "train_wall_s": round(train_s, 1),
             "results": [{"name": f"{planner}-{cost}" + (f"-{ABLATION_TAGS[ablation]}" if ablation else "")
                                  + (f"-{ORACLE_TAGS[oracle]}" if oracle else ""),
                          "success_rate": summary["success_rate"],
@@ -180,7 +183,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
 
 
 def _tasks_call(n: int, seed: int, fixed_wall: bool) -> str:
-    """How the evaluation tasks were drawn, as the call that draws them again (records and cards)."""
+    """How the evaluation tasks were drawn, as the call that draws them again (stored in the record)."""
     from .data.two_rooms import EVAL_SEED
     return f"sample_tasks({n}, seed={EVAL_SEED + seed}" + (", fixed_wall=True)" if fixed_wall else ")")
 
@@ -293,10 +296,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tag", default=None, help="a variant's name, appended to the record's file name: NAME_PRESET-TAG.json")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
-    from .presets import REFERENCE_PLANNER, PlanSettings, WorldSettings
+    from .presets import REFERENCE_PLANNER
     try:
-        world_over = parse_overrides(args.world_set, WorldSettings, "--world-set")
-        plan_over = parse_overrides(args.plan_set, PlanSettings, "--plan-set")
+        world_over = parse_overrides(args.world_set, get_preset(preset).world, "--world-set")
+        plan_over = parse_overrides(args.plan_set, get_preset(preset).plan, "--plan-set")
         if args.reference_planner:
             plan_over = {**{k: getattr(REFERENCE_PLANNER, k) for k in ("temperature", "max_norm", "warm_start", "execute")},
                          **plan_over}
@@ -317,17 +320,6 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
         os.environ["EBJEPA_THREADS"] = str(args.threads)   # chapter kernels read it
-    if args.benchmark == "world":
-        if args.oracle == "positions" and (args.checkpoint or args.ablation or args.save_model):
-            parser.error("--oracle positions uses no world model: drop --checkpoint, --ablation and --save-model")
-        summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
-                              args.save_model, args.episodes, args.oracle, args.max_norm, world_over, plan_over)
-    else:
-        summary = {"collapse": bench_collapse, "image": bench_image,
-                   "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
-    record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "torch": torch.__version__, **summary}
     variants = ()
     if args.benchmark == "world":   # one file per configuration
         variants = (args.planner if args.planner != "mppi" else None, args.cost if args.cost != "cumulative" else None,
@@ -335,41 +327,22 @@ def main(argv=None) -> int:
                     f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None)
     out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag, args.seed))
                        if args.save else None)
+    if args.benchmark == "world":
+        if args.oracle == "positions" and (args.checkpoint or args.ablation or args.save_model):
+            parser.error("--oracle positions uses no world model: drop --checkpoint, --ablation and --save-model")
+        summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
+                              args.save_model, args.episodes, args.oracle, args.max_norm, world_over, plan_over,
+                              record_path=out)
+    else:
+        summary = {"collapse": bench_collapse, "image": bench_image,
+                   "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
+    record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+              "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "torch": torch.__version__, **summary}
     if out:
-        path = write_json(out, record)
-        print(f"wrote {path}", file=sys.stderr)
-        if (args.benchmark == "world" and args.checkpoint and args.planner == "mppi" and args.cost == "cumulative"
-                and not args.ablation and args.max_norm is None and not args.oracle and not args.tag
-                and not plan_over):
-            _refresh_model_card(args.checkpoint, record, path, args.seed)
+        print(f"wrote {write_json(out, record)}", file=sys.stderr)
     print(json.dumps(summary))
     return 0
-
-
-#: a loaded model's card is refreshed only by an evaluation the book could quote (>= 100 episodes)
-CARD_MIN_EPISODES = 100
-
-
-def _refresh_model_card(checkpoint, record: dict, record_path: Path, seed: int = 0) -> None:
-    """Write the evaluation of a loaded world model into the JSON card beside it (``model.json``), if
-    that card describes this very file (same sha256) and the run had at least ``CARD_MIN_EPISODES``."""
-    from .world import file_sha256
-
-    card_path = Path(checkpoint).with_suffix(".json")
-    if record["episodes"] < CARD_MIN_EPISODES or not card_path.exists():
-        return
-    card = json.loads(card_path.read_text())
-    if card.get("sha256") != file_sha256(checkpoint):
-        return
-    keys = ("planner", "cost", "episodes", "success_rate", "mean_final_distance", "failures_in_start_room",
-            "plan_wall_s", "plan_settings", "date", "hardware", "command")
-    diag = {k: v for k, v in record["results"][0].items()
-            if k.startswith(("kept_", "door_wins_", "drift_px_")) or k in ("wall_stop", "door_pass")}
-    card["evaluation"] = {**{k: record[k] for k in keys if k in record},
-                          "tasks": _tasks_call(record["episodes"], seed, card.get("settings", {}).get("fixed_wall", False)),
-                          "diagnostics": diag, "record": str(record_path)}
-    write_json(card_path, card)
-    print(f"refreshed the evaluation in {card_path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ import torch
 from . import experiment_setup
 from .data.sources import load_cifar10, load_mnist
 from .data.views import MNIST_VIEWS, ViewAugment, to_float_images
-from .jepa import ImageJEPA, RegularizerWeights
-from .regularizers import check_weights
+from .jepa import ImageJEPA
 from .metrics import collapse_verdict, covariance_spectrum, effective_rank, per_dim_std
 from .nets import ConvEncoder, projector
 from .presets import CollapseSettings
+from .regularizers import RegularizerWeights, check_weights
 from .train import Trainer
 
 __all__ = ["CollapseExperiment", "RunResult", "SWITCHES", "DEFAULT_WEIGHTS", "KEY_SETTINGS", "linear_probe_accuracy"]

@@ -27,13 +27,13 @@ from torch import nn
 from . import experiment_setup
 from .data.sources import load_cifar10
 from .data.views import ViewAugment, to_float_images
-from .jepa import ImageJEPA, RegularizerWeights
+from .jepa import ImageJEPA
 from .metrics import covariance_spectrum, effective_rank, per_dim_std
 from .nets import ConvEncoder, cifar_resnet18, projector
 from .optim import LARS
 from .presets import ImageSettings
 from .probes import ProbeResult, linear_probe
-from .regularizers import two_view_loss
+from .regularizers import RegularizerWeights, two_view_loss
 from .train import NonFiniteLossError, Trainer, warmup_cosine
 
 __all__ = ["ImageExperiment", "ImageRun", "BENCH_CONFIGS", "HEALTHY_CONFIGS", "config_weights", "build_encoder",

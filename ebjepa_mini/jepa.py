@@ -1,4 +1,5 @@
-"""The image JEPA of chapters 2-3 and the weights of its objective.
+"""The image JEPA of chapters 2-3 (its objective's weights, :class:`~ebjepa_mini.regularizers.RegularizerWeights`,
+sit beside the losses they weight).
 
 Paper eqs. 1-5 (chapter 1) write every JEPA with one energy,
 
@@ -17,41 +18,12 @@ regulariser ``R`` alone (EB-JEPA's choice).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from .regularizers import check_weights, two_view_loss
+from .regularizers import RegularizerWeights, two_view_loss
 
-__all__ = ["ImageJEPA", "RegularizerWeights"]
-
-
-@dataclass
-class RegularizerWeights:
-    """Weights of the image objective (0 switches a term off). See :func:`~ebjepa_mini.regularizers.two_view_loss`.
-
-    ``RegularizerWeights()`` is the unregularised objective; VICReg is
-    ``RegularizerWeights(variance=1, covariance=80)`` and SIGReg ``RegularizerWeights(sigreg=10)``.
-    """
-
-    invariance: float = 1.0
-    variance: float = 0.0
-    covariance: float = 0.0
-    sigreg: float = 0.0
-
-    def __post_init__(self):
-        check_weights(**asdict(self))
-
-    @property
-    def label(self) -> str:
-        """Short name for plots: ``"none"``, ``"variance"``, ``"vicreg"``, ``"sigreg"``, ..."""
-        on = [k for k in ("variance", "covariance", "sigreg") if getattr(self, k) > 0]
-        if not on:
-            return "none"
-        if on == ["variance", "covariance"]:
-            return "vicreg"
-        return "+".join(on)
+__all__ = ["ImageJEPA"]
 
 
 class ImageJEPA(nn.Module):

@@ -314,15 +314,17 @@ def get_preset(name: str | None = None, **overrides) -> Preset:
     return replace(preset, **overrides) if overrides else preset
 
 
-def parse_overrides(pairs, cls, flag: str) -> dict:
+def parse_overrides(pairs, base, flag: str) -> dict:
     """Command-line ``FIELD=VALUE`` pairs (``bench world --world-set/--plan-set``) as settings overrides:
-    ``["latent_dim=128", "fixed_wall=true", "weights.idm=0"]`` -> typed overrides of the dataclass ``cls``
-    (a dotted FIELD sets one field of a nested dataclass, from its default; bad names and values raise
-    ``ValueError`` naming ``flag`` and the allowed fields)."""
+    ``["latent_dim=128", "fixed_wall=true", "weights.idm=0"]`` -> typed overrides of the settings ``base``
+    (a dataclass instance, e.g. a preset's ``world``, or a dataclass, meaning its defaults). A dotted FIELD
+    sets one field of a nested dataclass and keeps the rest of ``base``'s; bad names and values raise
+    ``ValueError`` naming ``flag`` and the allowed fields."""
     import dataclasses
-    nested = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)
-              if dataclasses.is_dataclass(getattr(cls(), f.name))}
-    fields = [f.name for f in dataclasses.fields(cls) if f.name not in nested]
+    base = base() if isinstance(base, type) else base
+    nested = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)
+              if dataclasses.is_dataclass(getattr(base, f.name))}
+    fields = [f.name for f in dataclasses.fields(base) if f.name not in nested]
     fields += [f"{n}.{f.name}" for n, v in nested.items() for f in dataclasses.fields(v)]
     out = {}
     for pair in pairs or ():
@@ -331,10 +333,10 @@ def parse_overrides(pairs, cls, flag: str) -> dict:
             raise ValueError(f"{flag} takes FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
         head, dot, sub = key.partition(".")
         if dot:
-            inner = parse_overrides([f"{sub}={value}"], type(nested[head]), flag)
+            inner = parse_overrides([f"{sub}={value}"], nested[head], flag)
             out[head] = dataclasses.replace(out.get(head, nested[head]), **inner)
             continue
-        default = getattr(cls(), key)
+        default = getattr(type(base)(), key)      # the type to read VALUE as
         try:
             if isinstance(default, bool):
                 if value.lower() not in ("true", "false", "1", "0"):

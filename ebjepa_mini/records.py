@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware", "upgrade_weight_names",
+__all__ = ["glue", "glue_across_seeds", "results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware", "upgrade_weight_names",
            "across_seeds",
            "OLD_NAMES"]
 
@@ -24,6 +24,27 @@ OLD_NAMES = {"terms": {"std": "variance", "cov": "covariance", "sim": "similarit
              "settings": {"vicreg_std": "variance", "vicreg_cov": "covariance", "sigreg_lambda": "sigreg"},
              "world_coefficients": {"std_coeff": "variance", "cov_coeff": "covariance", "sim_coeff": "similarity",
                                     "idm_coeff": "idm"}}
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """MyST-NB's ``glue``: a chapter hands a measured number to its prose (``{glue:text}`name```), so no
+    measured number is typed. Outside a book build without ``myst_nb`` (e.g. on Colab) it does nothing
+    and the text shows the key."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
+
+
+def glue_across_seeds(key: str, stem: str, value) -> dict:
+    """Glue one number of record ``stem`` over its stored seeds (:func:`across_seeds`): the mean as
+    ``key``, the standard deviation as ``key_sd`` and the number of seeds as ``key_n``. Returns the spread."""
+    s = across_seeds(stem, value)
+    glue(key, s["mean"], display=False)
+    glue(f"{key}_sd", s["sd"], display=False)
+    glue(f"{key}_n", s["n"], display=False)
+    return s
 
 
 def results_dir() -> Path:

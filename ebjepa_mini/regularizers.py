@@ -29,6 +29,7 @@ __all__ = [
     "epps_pulley_gaussian_mean",
     "WEIGHT_NAMES",
     "check_weights",
+    "RegularizerWeights",
     "WorldWeights",
 ]
 
@@ -71,6 +72,36 @@ def check_weights(allowed: tuple[str, ...] = WEIGHT_NAMES, **weights) -> None:
             raise ValueError(f"unknown weight {name!r}; allowed weights are: {', '.join(allowed)}")
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
             raise ValueError(f"{name} must be a finite number >= 0 (0 switches the term off), got {w!r}")
+
+
+@dataclass
+class RegularizerWeights:
+    """Weights of the image objective, :func:`two_view_loss` (chapters 2-3; 0 switches a term off).
+
+    Two weight classes for two objectives: this one for the two-view image loss, :class:`WorldWeights`
+    for eq. 13; both use the one set of names :data:`WEIGHT_NAMES` and the one check :func:`check_weights`.
+
+    ``RegularizerWeights()`` is the unregularised objective; VICReg is
+    ``RegularizerWeights(variance=1, covariance=80)`` and SIGReg ``RegularizerWeights(sigreg=10)``.
+    """
+
+    invariance: float = 1.0
+    variance: float = 0.0
+    covariance: float = 0.0
+    sigreg: float = 0.0
+
+    def __post_init__(self):
+        check_weights(**asdict(self))
+
+    @property
+    def label(self) -> str:
+        """Short name for plots: ``"none"``, ``"variance"``, ``"vicreg"``, ``"sigreg"``, ..."""
+        on = [k for k in ("variance", "covariance", "sigreg") if getattr(self, k) > 0]
+        if not on:
+            return "none"
+        if on == ["variance", "covariance"]:
+            return "vicreg"
+        return "+".join(on)
 
 
 @dataclass(frozen=True)

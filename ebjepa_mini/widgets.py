@@ -264,8 +264,8 @@ class PlannerLab(LabView):
 
         t, s, m = self._task(), self.settings, self.run.model
         with torch.no_grad():
-            z0 = m.encode(tr.normalize_obs(tr.render(t["start"], t["wall_x"], t["door_y"])))
-            zg = m.encode(tr.normalize_obs(tr.render(t["goal"], t["wall_x"], t["door_y"])))
+            z0 = m.encode(tr.observe(t["start"], t["wall_x"], t["door_y"]))
+            zg = m.encode(tr.observe(t["goal"], t["wall_x"], t["door_y"]))
             cost_fn = latent_cost_fn(m, z0, zg, self.cost)
             self.history = []
             plan(cost_fn, s, self.planner, generator=torch.Generator().manual_seed(self.seed), history=self.history)

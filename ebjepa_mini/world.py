@@ -178,7 +178,7 @@ class WorldData:
         b, t = pos.shape[:2]
         wx = np.repeat(c["wall_x"], t)
         dy = np.repeat(c["door_y"], t)
-        obs = tr.normalize_obs(tr.render(pos.reshape(-1, 2), wx, dy, device)).reshape(b, t, 2, tr.SIZE, tr.SIZE)
+        obs = tr.observe(pos.reshape(-1, 2), wx, dy, device).reshape(b, t, 2, tr.SIZE, tr.SIZE)
         return {"obs": obs, "actions": torch.from_numpy(np.ascontiguousarray(c["actions"])).to(device),
                 "pos": torch.from_numpy(np.ascontiguousarray(pos)).to(device)}
 
@@ -285,7 +285,7 @@ def layout_probe(model: WorldModel, n: int = 3000, seed: int = 0, test_frac: flo
     pos[band, 0] += np.where(pos[band, 0] < wall_x[band], -1.0, 1.0) * (2 * tr.WALL_HALF + 2.0)
     model.eval()
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-    z = torch.cat([model.encode(tr.normalize_obs(tr.render(pos[i:i + 500], wall_x[i:i + 500], door_y[i:i + 500], dev)))
+    z = torch.cat([model.encode(tr.observe(pos[i:i + 500], wall_x[i:i + 500], door_y[i:i + 500], dev))
                    for i in range(0, n, 500)]).cpu()
     y = np.stack([pos[:, 0], pos[:, 1], wall_x, door_y], 1).astype(np.float64)
     k = n - max(1, int(round(test_frac * n)))

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from ebjepa_mini.jepa import ImageJEPA, RegularizerWeights
+from ebjepa_mini.jepa import ImageJEPA
+from ebjepa_mini.regularizers import RegularizerWeights
 from ebjepa_mini.nets import BasicBlock, CIFARResNet18, ConvEncoder, cifar_resnet18, count_parameters, projector
 from ebjepa_mini.regularizers import two_view_loss
 

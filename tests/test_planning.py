@@ -163,8 +163,8 @@ def test_encoder_energy_map_is_the_encoder_energy_between_grid_points():
     pts = np.array([[[10.0, 20.0], [33.0, 41.0]], [[50.0, 12.0], [7.0, 7.0]]])   # on and off the grid
     got = emap(pts)
     for e in range(2):
-        zg = model.encode(tr.normalize_obs(tr.render(tasks["goal"][e:e + 1], tasks["wall_x"][e], tasks["door_y"][e])))
-        z = model.encode(tr.normalize_obs(tr.render(pts[e], tasks["wall_x"][e], tasks["door_y"][e])))
+        zg = model.encode(tr.observe(tasks["goal"][e:e + 1], tasks["wall_x"][e], tasks["door_y"][e]))
+        z = model.encode(tr.observe(pts[e], tasks["wall_x"][e], tasks["door_y"][e]))
         want = (z - zg).pow(2).mean(-1).numpy()
         np.testing.assert_allclose(got[e], want, rtol=0.03, atol=2e-3)      # the map is x-by-y, not transposed
     coarse = encoder_energy_map(model, tasks, step=3.0)         # 3 px does not divide 56: last point at 58

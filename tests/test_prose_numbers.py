@@ -2,7 +2,7 @@
 
 Chapters quote measured numbers (accuracies, mAP, ranks, stds, times) with MyST-NB glue: a code
 cell calls ``glue("ch4_cpu_map_K4", value, display=False)`` with a value read from the live run or
-from a stored record (``bench/results/*.json`` via ``ebjepa_mini.bench.stored_results``), and the
+from a stored record (``bench/results/*.json`` via ``ebjepa_mini.records.stored_results``), and the
 markdown writes ``{glue:text}`ch4_cpu_map_K4:.3f` ``. These tests fail when
 
 (a) a markdown cell pastes a glue key that no code cell of the same chapter glues (the book build
@@ -11,7 +11,8 @@ markdown writes ``{glue:text}`ch4_cpu_map_K4:.3f` ``. These tests fail when
     typed number drifts away from the record the figure beside it renders.
 
 Numbers inside inline or display maths (``$...$``) are the chapter's maths (definitions, analytic
-values, hyperparameter settings such as $\\lambda = 0.1$) and are not scanned: write a measured
+values, hyperparameter settings such as $\\lambda = 0.1$) and cross-references (§ 3.7, figure 4.4, eq. 13)
+are not scanned: write a measured
 number as plain text or, better, glue it. The paper's own published figures may be typed, cited,
 outside the boxes; inside a box, glue them from the chapter's constant (e.g. ``PAPER``) or list
 them in ``ALLOWED`` below with the reason.
@@ -34,12 +35,13 @@ PENDING: set[str] = set()
 ALLOWED: dict[str, dict[str, str]] = {}
 
 GLUE_ROLE = re.compile(r"\{glue(?::(?P<kind>[a-z]+))?\}`(?P<body>[^`]*)`")
-GLUE_CALL = re.compile(r"""\bglue\(\s*(?P<f>f?)(?P<q>["'])(?P<key>[^"']+)(?P=q)""")
+GLUE_CALL = re.compile(r"""\b(?P<fn>glue|glue_across_seeds)\(\s*(?P<f>f?)(?P<q>["'])(?P<key>[^"']+)(?P=q)""")
 BOX = re.compile(r"^:::\{admonition\} What you should see[^\n]*\n(?P<body>.*?)^:::\s*$", re.S | re.M)
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 ROLE = re.compile(r"\{[a-z:\-]+\}`[^`]*`")              # any MyST role: {glue:text}`k:.1%`, {cite:p}`x`, ...
 INLINE_CODE = re.compile(r"`[^`\n]*`")                  # `video_cpu-1core.json`, `S.steps`, ...
 SECTION = re.compile(r"§\s*\d+(?:\.\d+)*")                 # cross-references: § 3.7, spec §8.2
+NUMBERED = re.compile(r"\b(?:[Ff]igures?|[Tt]ables?|[Ee]q(?:uation)?s?\.?)\s*\d+(?:\.\d+)*")  # figure 4.4, eq. 13
 TYPED_NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:[.,]\d+)?\s*%|\d*\.\d+)(?![\w.])")
 
 
@@ -70,11 +72,13 @@ def glued_keys(code: list[str]) -> list[re.Pattern]:
     for src in code:
         for m in GLUE_CALL.finditer(src):
             key = m.group("key")
-            if m.group("f"):
-                parts = re.split(r"\{[^}]*\}", key)
-                out.append(re.compile("[A-Za-z0-9]+".join(map(re.escape, parts))))
-            else:
-                out.append(re.compile(re.escape(key)))
+            suffixes = ("", "_sd", "_n") if m.group("fn") == "glue_across_seeds" else ("",)   # its three keys
+            for suffix in suffixes:
+                if m.group("f"):
+                    parts = re.split(r"\{[^}]*\}", key)
+                    out.append(re.compile("[A-Za-z0-9]+".join(map(re.escape, parts)) + suffix))
+                else:
+                    out.append(re.compile(re.escape(key + suffix)))
     return out
 
 
@@ -89,7 +93,7 @@ def typed_numbers_in_boxes(markdown: list[str]) -> list[tuple[str, str]]:
     for src in markdown:
         for box in BOX.finditer(src):
             text = box.group("body")
-            for pattern in (ROLE, MATH, INLINE_CODE, SECTION):
+            for pattern in (ROLE, MATH, INLINE_CODE, SECTION, NUMBERED):
                 text = pattern.sub(" ", text)
             for m in TYPED_NUMBER.finditer(text):
                 context = " ".join(text[max(0, m.start() - 40): m.end() + 20].split())
@@ -149,7 +153,7 @@ def test_scanner_flags_typed_numbers_and_ignores_glue_maths_and_code():
     box = ("Intro.\n\n:::{admonition} What you should see\n"
            "mAP 0.17 beats 0.14, about 50 % and 3.6 px; glued {glue:text}`k_map:.3f` and "
            "{glue:text}`k_acc:.1%`, maths $\\lambda = 0.1$, code `v0.2.json`, 300 steps, {cite:p}`ebjepa2026`, "
-           "see § 3.7.\n"
+           "see § 3.7, figure 4.4, Table 2.1 and eq. 13.\n"
            ":::\n")
     assert [n for n, _ in typed_numbers_in_boxes([box])] == ["0.17", "0.14", "50 %", "3.6"]
     assert typed_numbers_in_boxes(["0.17 outside a box is not scanned"]) == []
@@ -158,5 +162,7 @@ def test_scanner_flags_typed_numbers_and_ignores_glue_maths_and_code():
 def test_glue_refs_and_calls_are_matched():
     md = ["{glue:text}`a:.2f` and {glue:text}`b` and {glue}`c`"]
     assert [(k, key) for k, key, _ in glue_refs(md)] == [("text", "a"), ("text", "b"), ("any", "c")]
-    glued = glued_keys(["glue('a', 1.0, display=False)\nglue(\"b\", 'x')\nglue(f\"m_{name}_x\", 2)"])
+    glued = glued_keys(["glue('a', 1.0, display=False)\nglue(\"b\", 'x')\nglue(f\"m_{name}_x\", 2)\n"
+                        "glue_across_seeds(f\"s_{name}\", 'video_cpu', f)"])
     assert [is_glued(k, glued) for k in ("a", "b", "m_K4_x", "m__x", "m_K4_typo_x", "c", "ab")] == [True, True, True, False, False, False, False]
+    assert [is_glued(k, glued) for k in ("s_K4", "s_K4_sd", "s_K4_n", "s_K4_x", "s__sd")] == [True, True, True, False, False]

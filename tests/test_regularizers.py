@@ -396,7 +396,7 @@ def test_one_name_per_weight_everywhere():
     from dataclasses import fields
 
     from ebjepa_mini.collapse import SWITCHES
-    from ebjepa_mini.jepa import RegularizerWeights
+    from ebjepa_mini.regularizers import RegularizerWeights
     from ebjepa_mini.presets import ImageSettings, VideoSettings, WorldSettings
 
     names = set(R.WEIGHT_NAMES)

@@ -146,3 +146,19 @@ def test_sources_are_not_git_ignored():
     assert proc.returncode in (0, 1), proc.stderr
     ignored = proc.stdout.split()
     assert not ignored, f"git ignores these source files (fix .gitignore): {ignored}"
+
+
+def test_command_line_overrides_are_typed_start_from_the_preset_and_name_bad_input():
+    from dataclasses import replace
+
+    from ebjepa_mini.presets import PlanSettings, get_preset, parse_overrides
+
+    world = replace(get_preset("cpu").world, weights=replace(get_preset("cpu").world.weights, variance=5.0))
+    out = parse_overrides(["latent_dim=128", "fixed_wall=false", "stacks=4,8", "weights.idm=0"], world, "--world-set")
+    assert out["latent_dim"] == 128 and out["fixed_wall"] is False and out["stacks"] == (4, 8)
+    assert out["weights"] == replace(world.weights, idm=0.0)        # the other weights stay the given settings'
+    assert parse_overrides(["num_iters=20"], PlanSettings, "--plan-set") == {"num_iters": 20}
+    with pytest.raises(ValueError, match=r"--world-set takes FIELD=VALUE with FIELD one of .*latent_dim"):
+        parse_overrides(["latent=3"], world, "--world-set")
+    with pytest.raises(ValueError, match="--plan-set num_iters: cannot read 'many' as int"):
+        parse_overrides(["num_iters=many"], PlanSettings, "--plan-set")

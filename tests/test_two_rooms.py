@@ -10,14 +10,14 @@ from ebjepa_mini.data.two_rooms_walks import (TrajectoryConfig, generate_traject
 
 def _crosses_outside_door(p, q, wall_x, door_y):
     """For steps that change rooms: does the segment pass the wall band outside the door?"""
-    s0, s1 = tr.same_room(p, wall_x), tr.same_room(q, wall_x)
+    s0, s1 = tr.wall_side(p, wall_x), tr.wall_side(q, wall_x)
     change = s0 * s1 == -1
     bad = np.zeros(len(p), bool)
     for edge in (-tr.WALL_HALF, tr.WALL_HALF):
         f = (wall_x + edge - p[:, 0]) / np.where(q[:, 0] == p[:, 0], 1, q[:, 0] - p[:, 0])
         yc = p[:, 1] + f * (q[:, 1] - p[:, 1])
         bad |= change & (np.abs(yc - door_y) >= tr.DOOR_HALF)
-    in_band = tr.same_room(q, wall_x) == 0
+    in_band = tr.wall_side(q, wall_x) == 0
     bad |= in_band & (np.abs(q[:, 1] - door_y) >= tr.DOOR_HALF)
     return bad
 
@@ -27,13 +27,13 @@ def test_random_actions_never_pass_a_wall_outside_the_door():
     task = tr.sample_tasks(2000, seed=1)
     p = task["start"].copy()
     changed_room = np.zeros(len(p), bool)
-    start_side = tr.same_room(p, task["wall_x"])
+    start_side = tr.wall_side(p, task["wall_x"])
     for _ in range(300):
         q = tr.move(p, rng.normal(0, 3, p.shape), task["wall_x"], task["door_y"])
         assert not _crosses_outside_door(p, q, task["wall_x"], task["door_y"]).any()
         assert ((q > tr.BORDER[0]) & (q < tr.BORDER[1])).all(), "a dot left the border walls"
         p = q
-        changed_room |= tr.same_room(p, task["wall_x"]) == -start_side
+        changed_room |= tr.wall_side(p, task["wall_x"]) == -start_side
     # the door exists: random walks do get through it sometimes
     assert changed_room.mean() > 0.02
 
@@ -75,7 +75,7 @@ def test_rendering_matches_positions():
 
 def test_tasks_put_start_and_goal_in_different_rooms():
     t = tr.sample_tasks(500, seed=3)
-    s, g = tr.same_room(t["start"], t["wall_x"]), tr.same_room(t["goal"], t["wall_x"])
+    s, g = tr.wall_side(t["start"], t["wall_x"]), tr.wall_side(t["goal"], t["wall_x"])
     assert ((s * g) == -1).all()
     assert (t["wall_x"] >= 20).all() and (t["wall_x"] <= 44).all()
     assert (t["door_y"] >= 10).all() and (t["door_y"] <= 54).all()
@@ -109,7 +109,7 @@ def test_generator_statistics_and_determinism(tmp_path):
     lengths = np.linalg.norm(d["actions"], axis=-1)
     assert lengths.min() >= 0.2 - 1e-5 and lengths.max() <= 1.8 + 1e-5
     assert abs(lengths.mean() - 1.0) < 0.05
-    walk_side = np.stack([tr.same_room(d["pos"][:, t], d["wall_x"]) for t in range(91)], 1)
+    walk_side = np.stack([tr.wall_side(d["pos"][:, t], d["wall_x"]) for t in range(91)], 1)
     walk_passes = (walk_side == -1).any(1) & (walk_side == 1).any(1)
     assert walk_passes[d["crossing"]].mean() > 3 * walk_passes[~d["crossing"]].mean()   # door walks do pass
     rng = np.random.default_rng(0)

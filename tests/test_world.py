@@ -1,13 +1,14 @@
 """World model (chapter 5): eq. 13 loss, rollouts, training, checkpoints, and the committed pretrained model."""
 import json
 from dataclasses import asdict, replace
+from pathlib import Path
 import numpy as np
 import pytest
 import torch
 
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import evaluate
-from ebjepa_mini.presets import PlanSettings, WorldSettings, get_preset
+from ebjepa_mini.presets import WorldSettings, get_preset
 from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, build_model, file_sha256,
                                load_world_model, save_world_model, train_world_model, world_model_loss)
 
@@ -61,7 +62,7 @@ def test_short_training_learns_the_position_and_to_predict(tmp_path):
     assert np.mean(h["variance"][-5:]) < np.mean(h["variance"][:5])
     path = save_world_model(run, tmp_path / "m.pt")
     again = load_world_model(path)
-    x = tr.normalize_obs(tr.render(np.array([[20.0, 30.0]]), 30, 30))
+    x = tr.observe(np.array([[20.0, 30.0]]), 30, 30)
     with torch.no_grad():
         assert torch.allclose(run.model.encode(x), again.model.encode(x), atol=1e-6)
     assert again.settings == TINY
@@ -162,7 +163,7 @@ def test_gpu_model_is_carded_and_keeps_the_layout():
     run = load_world_model(path)
     # saved before long walks existed: the loader says its clips were generated whole (walk_len = clip_len)
     assert run.settings == replace(get_preset("gpu").world, walk_len=get_preset("gpu").world.clip_len)
-    # unlike the cpu model, its latent holds the wall and the door (the card's diagnostics say 0.92 / 0.93)
+    # unlike the cpu model, its latent holds the wall and the door (its record, world_gpu.json, says 0.92 / 0.93)
     kept = layout_probe(run.model, n=600).kept
     assert kept[2] > 0.6 and kept[3] > 0.6, kept
     with pytest.raises(ValueError, match="preset must be one of"):
@@ -244,41 +245,25 @@ def test_layout_probe_pairs_each_target_with_its_feature():
         layout_probe(_DotAndWallEncoder(), n=400, test_frac=1.5)
 
 
-def test_bench_world_card_of_a_trained_model_holds_its_evaluation_and_diagnostics(capsys, tmp_path):
+def test_bench_world_card_of_a_trained_model_points_to_the_record_of_its_evaluation(capsys, tmp_path):
     from ebjepa_mini import bench
 
-    model = tmp_path / "m.pt"
-    assert bench.main(["world", "--preset", "ci", "--episodes", "2", "--save-model", str(model),
-                       "--out", str(tmp_path / "w.json")]) == 0
+    model, out = tmp_path / "m.pt", tmp_path / "w.json"
+    assert bench.main(["world", "--preset", "ci", "--episodes", "2", "--save-model", str(model), "--out", str(out)]) == 0
     card = json.loads((tmp_path / "m.json").read_text())
-    record = json.loads((tmp_path / "w.json").read_text())
+    record = json.loads(out.read_text())
     assert card["sha256"] == file_sha256(model) and card["train_s"] == record["train_wall_s"]
-    assert card["evaluation"]["success_rate"] == record["success_rate"]
-    diag = {k: v for k, v in record["results"][0].items()
-            if k.startswith(("kept_", "door_wins_", "drift_px_")) or k in ("wall_stop", "door_pass")}
-    assert card["evaluation"]["diagnostics"] == diag and len(diag) == 11
+    assert card["record"] == str(out) and "evaluation" not in card and "success_rate" not in card
+    assert record["tasks"] == "sample_tasks(2, seed=1000, fixed_wall=True)"          # ci: one layout
+    diag = {k for k in record["results"][0] if k.startswith(("kept_", "door_wins_", "drift_px_"))
+            or k in ("wall_stop", "door_pass")}
+    assert len(diag) == 11
 
 
-def test_bench_world_refreshes_the_card_of_the_model_it_evaluated(capsys, tmp_path, monkeypatch):
-    import shutil
-
-    from ebjepa_mini import bench
-
-    model = tmp_path / "m.pt"
-    shutil.copy(PRETRAINED, model)
-    shutil.copy(PRETRAINED.with_suffix(".json"), tmp_path / "m.json")
-    monkeypatch.setattr(bench, "CARD_MIN_EPISODES", 3)
-    args = ["world", "--preset", "ci", "--checkpoint", str(model), "--out", str(tmp_path / "w.json")]
-    assert bench.main(args + ["--episodes", "2"]) == 0            # too few episodes: card untouched
-    assert json.loads((tmp_path / "m.json").read_text()) == json.loads(PRETRAINED.with_suffix(".json").read_text())
-    assert bench.main(args + ["--episodes", "3", "--cost", "last"]) == 0   # not the card's planner: untouched
-    assert json.loads((tmp_path / "m.json").read_text())["evaluation"]["episodes"] != 3
-    assert bench.main(args + ["--episodes", "3"]) == 0
-    card = json.loads((tmp_path / "m.json").read_text())
-    record = json.loads((tmp_path / "w.json").read_text())
-    assert card["evaluation"]["episodes"] == 3 and card["evaluation"]["success_rate"] == record["success_rate"]
-    assert card["evaluation"]["tasks"] == "sample_tasks(3, seed=1000, fixed_wall=True)"   # ci: one layout
-    assert set(card["evaluation"]["diagnostics"]) == {"kept_dot", "kept_wall", "kept_door", "wall_stop", "door_pass",
-                                                      "door_wins_true", "door_wins_enc", "door_wins_model",
-                                                      "drift_px_8", "drift_px_32", "drift_px_end"}
-    assert card["sha256"] == file_sha256(model)                     # the rest of the card is kept
+@pytest.mark.parametrize("card_path", sorted(PRETRAINED.parent.glob("world_model_*.json")), ids=lambda p: p.stem)
+def test_committed_model_cards_point_to_the_record_that_evaluated_them(card_path):
+    card = json.loads(card_path.read_text())
+    record = json.loads((Path(__file__).parents[1] / card["record"]).read_text())
+    assert card["sha256"] == file_sha256(card_path.with_suffix(".pt")) and "evaluation" not in card
+    assert record["command"] == card["command"] == record["model_trained_by"]["command"]
+    assert record["episodes"] >= 100 and 0 <= record["success_rate"] <= 1

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 __all__ = ["SIZE", "SIGMA", "SUCCESS_RADIUS", "MAX_ACTION", "WALL_X_RANGE", "DOOR_Y_RANGE",
-           "move", "simulate", "render", "normalize_obs", "wall_masks", "sample_layouts", "sample_tasks", "FIXED_LAYOUT", "EVAL_SEED", "same_room",
+           "move", "simulate", "render", "normalize_obs", "observe", "wall_masks", "sample_layouts", "sample_tasks", "FIXED_LAYOUT", "EVAL_SEED", "wall_side",
            "TwoRoomsEnv",
            "POS_MEAN", "POS_STD", "normalize_pos", "denormalize_pos", "probe_error_px"]
 
@@ -129,7 +129,7 @@ def simulate(pos, actions, wall_x, door_y) -> np.ndarray:
     return np.stack(path, 1)
 
 
-def same_room(pos, wall_x) -> np.ndarray:
+def wall_side(pos, wall_x) -> np.ndarray:
     """``[N]`` side of the inner wall: -1 left of it, +1 right of it, 0 inside the door band."""
     p = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
     wx = np.broadcast_to(np.asarray(wall_x, dtype=np.float64), (len(p),))
@@ -189,6 +189,11 @@ def normalize_obs(obs: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(OBS_MEAN, device=x.device).view(2, 1, 1)
     std = torch.tensor(OBS_STD, device=x.device).view(2, 1, 1)
     return (x - mean) / (std + 1e-6)
+
+
+def observe(pos, wall_x, door_y, device=None) -> torch.Tensor:
+    """What a model sees at ``pos``: :func:`render`, then :func:`normalize_obs` (float ``[N, 2, 65, 65]``)."""
+    return normalize_obs(render(pos, wall_x, door_y, device))
 
 
 def normalize_pos(pos):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .two_rooms import BORDER, DOOR_HALF, WALL_HALF, move, same_room, sample_layouts
+from .two_rooms import BORDER, DOOR_HALF, WALL_HALF, move, wall_side, sample_layouts
 
 __all__ = ["TrajectoryConfig", "generate_trajectories", "load_or_generate", "wall_contact_stats", "cache_key"]
 
@@ -125,7 +125,7 @@ def wall_contact_stats(pos, actions, wall_x, door_y) -> dict[str, float]:
     cut_short = np.linalg.norm(q - (p + actions), axis=-1) > 1e-3
     at_inner_wall = np.abs(q[..., 0] - wall_x[:, None]) <= WALL_HALF + 0.2
     inner = cut_short & at_inner_wall
-    side = np.stack([same_room(pos[:, t], wall_x) for t in range(pos.shape[1])], 1)
+    side = np.stack([wall_side(pos[:, t], wall_x) for t in range(pos.shape[1])], 1)
     passing = (side == -1).any(1) & (side == 1).any(1)
     return {"blocked": float(inner.mean()), "clips_blocked": float(inner.any(1).mean()),
             "clips_passing": float(passing.mean()),

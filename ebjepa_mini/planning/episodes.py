@@ -40,7 +40,7 @@ class PlanResult:
     def stuck_in_start_room(self) -> np.ndarray:
         """``[E]`` bool: the episode failed and ended on the start's side of the wall (door never used)."""
         wx = self.tasks["wall_x"]
-        same = tr.same_room(self.paths[:, -1], wx) == tr.same_room(self.tasks["start"], wx)
+        same = tr.wall_side(self.paths[:, -1], wx) == tr.wall_side(self.tasks["start"], wx)
         return ~self.success & same
 
     def summary(self) -> dict:
@@ -91,7 +91,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     wx, dy = tasks["wall_x"], tasks["door_y"]
     pos = np.asarray(tasks["start"], dtype=np.float64).copy()
     goal = np.asarray(tasks["goal"], dtype=np.float64)
-    z_goal = None if oracle else model.encode(tr.normalize_obs(tr.render(goal, wx, dy)).to(device))
+    z_goal = None if oracle else model.encode(tr.observe(goal, wx, dy).to(device))
     gen = torch.Generator(device=device).manual_seed(seed)    # samples are drawn where they are scored
     paths = [pos.copy()]
     plans = []
@@ -107,7 +107,7 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         if oracle:
             cost_fn = oracle_cost_fn(pos, goal, wx, dy, cost, energy_map)
         else:
-            z0 = model.encode(tr.normalize_obs(tr.render(pos, wx, dy)).to(device))
+            z0 = model.encode(tr.observe(pos, wx, dy).to(device))
             cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
         init = torch.zeros(e, h, 2, device=device)
         if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps

@@ -72,8 +72,8 @@ def encoder_energy_map(model, tasks: dict, step: float = 2.0, device="cpu", batc
     wx, dy = np.broadcast_to(tasks["wall_x"], len(goal)), np.broadcast_to(tasks["door_y"], len(goal))
     values = np.empty((len(goal), g, g))
     for e in range(len(goal)):
-        z_goal = model.encode(tr.normalize_obs(tr.render(goal[e:e + 1], wx[e], dy[e], device)))
-        d = [latent_distance(model.encode(tr.normalize_obs(tr.render(grid[i:i + batch], wx[e], dy[e], device))), z_goal)
+        z_goal = model.encode(tr.observe(goal[e:e + 1], wx[e], dy[e], device))
+        d = [latent_distance(model.encode(tr.observe(grid[i:i + batch], wx[e], dy[e], device)), z_goal)
              for i in range(0, len(grid), batch)]
         values[e] = torch.cat(d).cpu().double().numpy().reshape(g, g)
     return EnergyMap(values, float(step))
@@ -198,7 +198,7 @@ def energy_breakdown(model, tasks: dict, actions: torch.Tensor, cost: str = "cum
     if "encoder" not in scorers and "model" not in scorers:
         return out                                  # the true physics alone: no model involved
     model.eval()
-    enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wx, dy)).to(device))
+    enc = lambda p: model.encode(tr.observe(p, wx, dy).to(device))
     z0, z_goal = enc(start), enc(goal)
     if "encoder" in scorers:
         path = tr.simulate(start, a.double().numpy(), wx, dy)                      # [E, H+1, 2]
@@ -249,7 +249,7 @@ def wall_push_test(model, n: int = 600, pushes: int = 6, step: float = 1.8, seed
     stopped[:, 0] = wall_x - side * (tr.WALL_HALF + tr.CONTACT_GAP)
     model.eval()
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-    enc = lambda p: model.encode(tr.normalize_obs(tr.render(p, wall_x, door_y, dev)))
+    enc = lambda p: model.encode(tr.observe(p, wall_x, door_y, dev))
     z_hat = model.rollout(enc(start), torch.as_tensor(actions, dtype=torch.float32, device=dev))[:, -1]
     nearer_stop = (latent_distance(z_hat, enc(stopped)) < latent_distance(z_hat, enc(through))).cpu().numpy()
     return {"wall_stop": float(nearer_stop[:n].mean()), "door_pass": float(1 - nearer_stop[n:].mean())}
@@ -277,14 +277,14 @@ def imagined_positions(model, tasks: dict, actions, step: float = 1.0, device="c
     wx, dy = np.broadcast_to(tasks["wall_x"], len(start)), np.broadcast_to(tasks["door_y"], len(start))
     model.eval()
     grid = map_grid(step).reshape(-1, 2)
-    z0 = model.encode(tr.normalize_obs(tr.render(start, wx, dy, device)))
+    z0 = model.encode(tr.observe(start, wx, dy, device))
     z_hat = model.rollout(z0, a)
     out = np.empty((len(start), a.shape[1] + 1, 2))
     encoded = {}                                     # one grid of encodings per layout (one in all for a fixed wall)
     for e in range(len(start)):
         layout = (int(wx[e]), int(dy[e]))
         if layout not in encoded:
-            encoded[layout] = torch.cat([model.encode(tr.normalize_obs(tr.render(grid[i:i + 1024], *layout, device)))
+            encoded[layout] = torch.cat([model.encode(tr.observe(grid[i:i + 1024], *layout, device))
                                          for i in range(0, len(grid), 1024)])
         out[e] = grid[torch.cdist(z_hat[e], encoded[layout]).argmin(1).cpu().numpy()]
     return out

@@ -10,10 +10,10 @@ import math as _math
 import matplotlib.pyplot as plt
 import numpy as _np
 
-from .style import ENERGY_CMAP, NEUTRALS, PALETTE, PLAN_COLORS, WORLD_TERM_COLORS, _noaxis
+from .style import NEUTRALS, PALETTE, PLAN_COLORS, WORLD_TERM_COLORS, _noaxis
 
 __all__ = ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_probe_kept",
-           "plot_energy_breakdown", "plot_energy_maps", "plot_plan_choice", "plot_episodes",
+           "plot_episodes",
            "draw_plan_iteration", "plot_mppi_iterations", "plot_goal_distance", "plot_stored_success", "plot_success_bars"]
 
 
@@ -165,88 +165,6 @@ def plot_probe_kept(probes: dict, targets, title: str | None = None):
            title=title or "linear read-out from the latent (labels: mean error)")
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.legend(fontsize=7, loc="upper center", ncol=len(probes))
-    fig.tight_layout()
-    return fig
-
-
-def plot_energy_breakdown(scores: dict, labels: dict | None = None):
-    """One panel per scorer of :func:`~ebjepa_mini.planning.yardsticks.energy_breakdown`: every task as a point
-    (energy of the wall plan, energy of the door plan); below the diagonal the energy prefers the door.
-
-    Args:
-        scores: ``{"door": {scorer: [E]}, "wall": {scorer: [E]}}``.
-        labels: ``{scorer: panel title}``.
-    """
-    scorers = list(scores["door"])
-    fig, axes = plt.subplots(1, len(scorers), figsize=(3.0 * len(scorers), 3.1))
-    for ax, k in zip(_np.atleast_1d(axes), scorers):
-        wall, door = _np.asarray(scores["wall"][k]), _np.asarray(scores["door"][k])
-        ok = door < wall
-        ax.scatter(wall[ok], door[ok], s=12, color=PLAN_COLORS["path"], label="door cheaper")
-        ax.scatter(wall[~ok], door[~ok], s=12, color=PALETTE["sigreg"], marker="x", label="wall cheaper")
-        hi = float(max(wall.max(), door.max())) * 1.05
-        ax.plot([0, hi], [0, hi], ":", color="black", lw=1)
-        ax.set(xlim=(0, hi), ylim=(0, hi), xlabel="energy of the wall plan", ylabel="energy of the door plan",
-               title=f"{(labels or {}).get(k, k)}\ndoor cheaper in {ok.mean():.0%} of tasks")
-        ax.title.set_fontsize(9)
-    _np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_energy_maps(maps: dict, wall_x: int, door_y: int, start, goal, step: float):
-    """One panel per energy landscape of the same task: the planning energy's term ``d(p)`` for the
-    dot at every grid point ``p`` (e.g. :class:`~ebjepa_mini.planning.yardsticks.EnergyMap` values), dark = low,
-    each panel scaled from its own minimum to its maximum (their units differ), with the walls,
-    start (○) and goal (★).
-
-    Args:
-        maps: ``{panel title: values [G, G]}`` at the positions of
-            :func:`~ebjepa_mini.planning.yardsticks.map_grid` (``step`` px apart, rows y, columns x).
-    """
-    from ..data import two_rooms as tr
-
-    fig, axes = plt.subplots(1, len(maps), figsize=(2.9 * len(maps), 3.0))
-    for ax, (label, v) in zip(_np.atleast_1d(axes), maps.items()):
-        v = _np.asarray(v, dtype=float)
-        lo = tr.BORDER[0]
-        hi = lo + step * (v.shape[-1] - 1)
-        ax.imshow((v - v.min()) / (v.max() - v.min() + 1e-12), cmap=ENERGY_CMAP, vmin=0, vmax=1,
-                  extent=(lo - step / 2, hi + step / 2, hi + step / 2, lo - step / 2), interpolation="nearest")
-        walls = tr.wall_masks(wall_x, door_y)[0].numpy() > 0
-        ax.imshow(_np.ma.masked_where(~walls, walls), cmap="Greys", vmin=0, vmax=1.4,
-                  extent=_canvas_extent(tr), interpolation="nearest")
-        ax.plot(*start, "o", ms=7, mfc="white", mec=PLAN_COLORS["path"], mew=2)
-        ax.plot(*goal, "*", ms=11, color="white", mec=PLAN_COLORS["goal"], mew=1.2)
-        _frame_room(ax, tr)
-        _noaxis(ax)
-        ax.spines[:].set_visible(False)
-        ax.set_title(label, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def plot_plan_choice(shares: dict, title: str | None = None):
-    """Which hand-made plan has the lowest energy? Grouped bars: one group per scorer (true
-    positions, a model's imagination, ...), one bar per plan, the share of tasks it wins.
-
-    Args:
-        shares: ``{scorer label: {plan name: share of tasks}}`` (the shares of a scorer sum to 1).
-    """
-    fig, ax = plt.subplots(figsize=(6.4, 3.1))
-    labels = list(shares)
-    plans = list(next(iter(shares.values())))
-    colors = [PLAN_COLORS["path"], PALETTE["none"], PALETTE["sigreg"], PALETTE["covariance"]]
-    x = _np.arange(len(labels))
-    w = 0.8 / max(len(plans), 1)
-    for j, plan in enumerate(plans):
-        v = [shares[k][plan] for k in labels]
-        ax.bar(x - 0.4 + w * (j + 0.5), v, w, color=colors[j % len(colors)], label=f"{plan} plan cheapest")
-        for xi, vi in zip(x - 0.4 + w * (j + 0.5), v):
-            ax.text(xi, vi + 0.02, f"{vi:.0%}", ha="center", fontsize=7)
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set(ylim=(0, 1.12), ylabel="share of tasks", title=title)
-    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 
