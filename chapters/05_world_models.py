@@ -123,17 +123,18 @@ for _ in range(10):
     obs, reward, terminated, truncated, info = env.step(np.array([1.5, 0.5]))
 print(f"after 10 steps: pos {np.round(info['pos'], 1)}, reward (minus the distance) {reward:.1f}")
 
-fig, axes = plt.subplots(1, 3, figsize=(8.4, 2.9))
-axes[0].imshow(obs[0], cmap="gray"); axes[0].set_title("channel 0: the dot")
-axes[1].imshow(obs[1], cmap="gray"); axes[1].set_title("channel 1: the walls")
-axes[2].imshow(env.render()); axes[2].set_title("render(): dot red, goal green")
-for ax in axes:
-    ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+fig = viz.plot_observation(obs, env.render())
 plt.show()
 
 # %% [markdown]
-# *Figure: one observation of Two Rooms, its two channels (left, middle) and the environment's
+# *Figure 5.1: one observation of Two Rooms, its two channels (left, middle) and the environment's
 # RGB rendering with the goal (right).*
+#
+# :::{admonition} What you should see
+# The dot channel is a small bright blob on black, the wall channel the border walls and the inner
+# wall with its door gap; in the rendering the dot is red and the goal a green blob. The model sees
+# only the two channels, never the coordinates printed above.
+# :::
 #
 # ## 5.2 Offline data: long random walks, cut into clips
 #

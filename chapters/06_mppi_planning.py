@@ -163,18 +163,11 @@ near = dist < 15
 print(f"correlation between last-state energy and true final distance: {np.corrcoef(energy.numpy(), dist)[0, 1]:.2f} "
       f"over all plans, {np.corrcoef(energy.numpy()[near], dist[near])[0, 1] if near.sum() > 2 else float('nan'):.2f} "
       f"over the {near.sum()} plans ending within 15 px of the goal")
-fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.3))
-viz.draw_room(axes[0], wx, dy, goal=goal, title="where 200 random plans end (true dynamics)")
-axes[0].scatter(true_end[:, 0], true_end[:, 1], c=energy.numpy(), cmap=viz.ENERGY_CMAP, s=10)
-axes[0].plot(*start, "o", color=viz.PLAN_COLORS["path"], ms=6)
-axes[1].scatter(dist, energy.numpy(), c=energy.numpy(), cmap=viz.ENERGY_CMAP, s=10)
-axes[1].set(xlabel="true final distance to the goal (px)", ylabel="last-state energy d(ẑ_H, z_g)",
-            title="the energy ranks plans by where they end")
-fig.tight_layout()
+fig = viz.plot_plan_energies(true_end, dist, energy.numpy(), start, goal, wx, dy)
 plt.show()
 
 # %% [markdown]
-# *Figure: left, the true end points of 200 random action sequences from the start (blue),
+# *Figure 6.1: left, the true end points of 200 random action sequences from the start (blue),
 # coloured by the model's energy (dark = low); right, energy against the true distance to the
 # goal.*
 #
@@ -263,7 +256,7 @@ with torch.no_grad():
     print("cost of the mean after each iteration:", [round(cost_fn(h["mean"]).item(), 2) for h in history])
 
 # %% [markdown]
-# *Figure: one MPPI plan from the start (blue dot) to the goal (green blob), iteration by
+# *Figure 6.2: one MPPI plan from the start (blue dot) to the goal (green blob), iteration by
 # iteration. Grey: a subset of the sampled action sequences, drawn as the positions the model
 # imagines for them; orange: the elites; red: the updated mean. All paths are decoded from latents
 # by their nearest encodings; the planner itself never sees positions.*
@@ -309,7 +302,7 @@ fig = viz.plot_episodes(result, n=min(8, P.episodes))
 plt.show()
 
 # %% [markdown]
-# *Figure: executed paths (blue, ○ start, ● end) of the first episodes with their final distance
+# *Figure 6.3: executed paths (blue, ○ start, ● end) of the first episodes with their final distance
 # to the goal (green).*
 #
 # :::{admonition} What you should see

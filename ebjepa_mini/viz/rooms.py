@@ -10,9 +10,9 @@ import math as _math
 import matplotlib.pyplot as plt
 import numpy as _np
 
-from .style import NEUTRALS, PALETTE, PLAN_COLORS, WORLD_TERM_COLORS, _noaxis
+from .style import ENERGY_CMAP, NEUTRALS, PALETTE, PLAN_COLORS, WORLD_TERM_COLORS, _noaxis
 
-__all__ = ["draw_room", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_probe_kept",
+__all__ = ["draw_room", "plot_observation", "plot_plan_energies", "plot_rooms", "plot_world_training", "plot_rollout_check", "plot_probe_kept",
            "plot_episodes",
            "draw_plan_iteration", "plot_mppi_iterations", "plot_goal_distance", "plot_stored_success", "plot_success_bars"]
 
@@ -54,6 +54,33 @@ def draw_room(ax, wall_x: int, door_y: int, pos=None, goal=None, title: str | No
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def plot_observation(obs, rgb):
+    """One Two Rooms observation ``uint8 [2, 65, 65]``: its dot and wall channels, next to the
+    environment's RGB picture ``rgb`` (:meth:`~ebjepa_mini.data.two_rooms.TwoRoomsEnv.render`)."""
+    fig, axes = plt.subplots(1, 3, figsize=(8.4, 2.9))
+    for ax, img, title in zip(axes, (obs[0], obs[1], rgb), ("channel 0: the dot", "channel 1: the walls",
+                                                          "render(): dot red, goal green")):
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+        ax.set_title(title, fontsize=9)
+        _noaxis(ax)
+    return fig
+
+
+def plot_plan_energies(ends, distances, energies, start, goal, wall_x: int, door_y: int):
+    """Where plans truly end (left, coloured by the model's energy, dark = low) and energy against
+    the true final distance to the goal (right): does the energy rank plans by their outcome?"""
+    e = _np.asarray(energies)
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.3))
+    draw_room(axes[0], wall_x, door_y, goal=goal, title=f"where {len(e)} random plans end (true dynamics)")
+    axes[0].scatter(ends[:, 0], ends[:, 1], c=e, cmap=ENERGY_CMAP, s=10)
+    axes[0].plot(*start, "o", color=PLAN_COLORS["path"], ms=6)
+    axes[1].scatter(distances, e, c=e, cmap=ENERGY_CMAP, s=10)
+    axes[1].set(xlabel="true final distance to the goal (px)", ylabel="last-state energy d(ẑ_H, z_g)",
+                title="the energy ranks plans by where they end")
+    fig.tight_layout()
+    return fig
 
 
 def plot_rooms(data: dict, n: int = 6, title: str | None = None):
