@@ -107,15 +107,16 @@ def record_name(benchmark: str, preset: str, variants=(), tag: str | None = None
     return "_".join(parts) + suffix + ".json"
 
 
-def across_seeds(stem: str, value) -> dict:
+def across_seeds(stem: str, value, folder: str | os.PathLike | None = None) -> dict:
     """One number of record ``stem`` (e.g. ``"video_cpu"``, seed 0) and of its ``STEM-seedS`` siblings.
 
     ``value``: a function from a record to the number, e.g. ``lambda r: r["map"]["K4"]``.
     Returns ``{"values": [...], "seeds": [...], "n": n, "mean": m, "sd": s, "min": lo, "max": hi}``
     (``sd`` is the sample standard deviation, 0 for one seed); ``n == 0`` when no record exists.
+    ``folder``: another folder than :func:`results_dir`.
     """
-    recs = stored_results(f"{stem}.json")
-    recs.update(stored_results(f"{stem}-seed*.json"))
+    recs = stored_results(f"{stem}.json", folder)
+    recs.update(stored_results(f"{stem}-seed*.json", folder))
     seeds, values = [], []
     for name, rec in recs.items():
         tail = name[len(stem):]

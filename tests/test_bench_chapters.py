@@ -33,3 +33,19 @@ def test_bench_chapters_records_time_preset_and_failures(tmp_path, monkeypatch):
 def test_bench_chapters_needs_notebooks(tmp_path):
     with pytest.raises(FileNotFoundError, match="NN_"):
         bench.bench_chapters("ci", chapters_dir=tmp_path)
+
+
+def test_seed_records_are_named_apart_and_read_as_one_spread(tmp_path):
+    from ebjepa_mini.records import across_seeds, record_name
+
+    assert record_name("video", "cpu") == "video_cpu.json"
+    assert record_name("video", "cpu", seed=2) == "video_cpu-seed2.json"
+    assert record_name("world", "cpu", ("cem", None), tag="k8", seed=1) == "world_cem_cpu-k8-seed1.json"
+    for name, value in (("video_cpu", 0.25), ("video_cpu-seed1", 0.27), ("video_cpu-seed2", 0.20),
+                        ("video_cpu-k8", 9.0), ("video_cpu-k8-seed1", 9.0), ("video_cpu-seedx", 9.0)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"map": {"K4": value}}))
+    s = across_seeds("video_cpu", lambda r: r["map"]["K4"], folder=tmp_path)
+    assert s["seeds"] == [0, 1, 2] and s["values"] == [0.25, 0.27, 0.20] and s["n"] == 3
+    assert s["mean"] == pytest.approx(0.24) and s["sd"] == pytest.approx(0.036056, abs=1e-6)
+    assert (s["min"], s["max"]) == (0.20, 0.27)
+    assert across_seeds("image_cpu", lambda r: r["x"], folder=tmp_path)["n"] == 0
