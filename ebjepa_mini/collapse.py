@@ -132,7 +132,6 @@ class CollapseExperiment:
         self.metrics: dict[str, list] = {k: [] for k in ("step", "effective_rank", "effective_rank_centered",
                                                          "mean_std", "min_std", "relative_spread", "verdict",
                                                          "label")}
-        self.wall_s = 0.0
         self._record()                 # step 0: the untrained model's metrics
         return self
 
@@ -180,7 +179,6 @@ class CollapseExperiment:
             raise ValueError(f"steps must be an int >= 0, got {steps!r}")
         every = max(1, self.cfg.plot_every)
         done = 0
-        t0 = time.perf_counter()
         stop = False
         while done < steps and not stop:
             chunk = min(every - self.trainer.step % every, steps - done)
@@ -193,7 +191,6 @@ class CollapseExperiment:
                 self._record()
                 if callback is not None:
                     stop = bool(callback(self))
-        self.wall_s += time.perf_counter() - t0
         return self.history
 
     @property
@@ -217,10 +214,6 @@ class CollapseExperiment:
         train_feats = self.model.embed(self.augment.standardize(self.images[:n_train]), projected=False)
         return linear_probe_accuracy(train_feats, self.labels[:n_train], self.embeddings(projected=False),
                                      self.eval_labels)
-
-    def steps_per_second(self) -> float:
-        """Measured training throughput of the runs so far (including metric evaluations)."""
-        return self.trainer.step / self.wall_s if self.wall_s > 0 else float("nan")
 
     def compare(self, settings: dict[str, dict] | None = None, steps: int | None = None,
                 probe: bool | None = None) -> dict[str, RunResult]:
