@@ -240,7 +240,7 @@ _PRESETS = {
     ),
     "cpu": Preset(
         "cpu",
-        "laptop CPU, <= 10 min per chapter",
+        "laptop CPU, <= 10 min per chapter (chapters 3 and 5 run longer)",
         EnergySettings(),
         CollapseSettings(n_train=20_000, batch_size=256, steps=600, n_eval=2048, probe=True),
         image=ImageSettings(),
