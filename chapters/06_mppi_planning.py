@@ -118,7 +118,7 @@ glue("ch6_last", success(stored, "world_last_cpu"), display=False)
 _p, _n = success(stored, "world_cpu") / 100, stored.get("world_cpu", {}).get("episodes", nan)
 glue("ch6_se", 100 * (_p * (1 - _p) / _n) ** 0.5, display=False)   # binomial standard error, in points
 glue("ch6_gpu", success(stored_gpu, "world_gpu"), display=False)
-# the cpu recipe retrained with other seeds (world_cpu-seedS.json, each planned on its own 100 tasks)
+# the cpu recipe over its stored seeds (seed 0 and world_cpu-seedS.json, each planned on its own 100 tasks)
 glue_across_seeds("ch6_seed_success", "world_cpu", lambda r: 100 * r["success_rate"])
 glue("ch6_refplan", success(stored, "world_cpu-refplan"), display=False)
 glue("ch6_plan_min", stored["world_cpu"]["plan_wall_s"] / 60 if "world_cpu" in stored else nan, display=False)
