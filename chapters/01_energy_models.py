@@ -137,8 +137,8 @@ plt.show()
 # $$ (eq-free-energy-zero)
 #
 # which here is the squared distance from $y$ to the ellipse. The package sweeps $\zeta$ over a
-# grid of $n_\zeta$ = `S.n_latent` angles (step $2\pi/n_\zeta$), as in the NYU deep-learning course notes on
-# energy-based models. We compare that grid minimum with a brute-force sweep over 4096 angles.
+# grid of $n_\zeta$ = `S.n_latent` angles (step $2\pi/n_\zeta$), as the NYU Deep Learning course does for
+# its energy-based models {cite:p}`lecun2021deep`. We compare that grid minimum with a brute-force sweep over 4096 angles.
 
 # %%
 grid, y1, y2 = energy.make_grid(S.grid)                      # [grid*grid, 2] points of the plane
@@ -207,11 +207,40 @@ glue("ch1_z_local", z_paths[-1][1].item(), display=False)
 #   $F_\beta \to \frac{1}{n_\zeta}\sum_i E(y, \zeta_i)$, the *mean* energy. Every latent value counts, and the
 #   ellipse's shape is smoothed away.
 #
-# In between, $F_\beta$ decreases as $\beta$ grows. Computing it naively overflows or
-# underflows ($e^{-\beta E}$ is $0$ in floating point once $\beta E \gtrsim 750$), so the package
-# uses `torch.logsumexp`, which factors out the largest term first. Move the slider to cool
-# or heat the model. It needs a running kernel (Jupyter or Colab); the static page shows the
-# slider's starting value and, after it, the same maps at four temperatures.
+# In between, $F_\beta$ decreases as $\beta$ grows. Computing it naively underflows. The energies of
+# this chapter are float32 tensors, and in float32 $e^{-\beta E}$ rounds to exactly $0$ once $\beta E$
+# exceeds {glue:text}`ch1_underflow_f32:.1f` (minus the logarithm of half the smallest positive float32
+# number; in float64 the limit is {glue:text}`ch1_underflow_f64:.0f`). If every term underflows, the mean
+# of the exponentials is $0$ and $-\frac1\beta \log 0 = +\infty$. The package therefore uses
+# `torch.logsumexp`, which factors out the largest term first (and works in float64). The cell computes
+# the limit from `torch.finfo` and evaluates both versions at the centre of the ellipse, where the
+# smallest energy is $\rho_2^2 = 0.64$:
+
+# %%
+def underflow_limit(dtype):
+    """The x beyond which exp(-x) rounds to 0: half the smallest subnormal number, tiny * eps / 2."""
+    fi = torch.finfo(dtype)
+    return -(math.log(fi.tiny) + math.log(fi.eps) - math.log(2))
+
+
+limit = underflow_limit(torch.float32)
+print(f"float32: exp(-x) = {torch.exp(torch.tensor(-(limit - 0.01))).item():.3g} at x = {limit - 0.01:.2f}, "
+      f"{torch.exp(torch.tensor(-(limit + 0.01))).item():.3g} at x = {limit + 0.01:.2f}")
+centre = torch.tensor([[0.0, 0.0]])
+E_centre = energy.latent_energy(centre, energy.latent_grid(S.n_latent))           # [1, n_zeta], float32
+for b in (100.0, 1000.0):
+    naive = -torch.log(torch.exp(-b * E_centre).mean(-1)) / b
+    print(f"beta = {b:>6}: naive F_beta(centre) = {naive.item():.4f}, "
+          f"logsumexp = {energy.free_energy(centre, b, S.n_latent).item():.4f}")
+glue("ch1_underflow_f32", limit, display=False)
+glue("ch1_underflow_f64", underflow_limit(torch.float64), display=False)
+
+# %% [markdown]
+# At $\beta = 100$ both agree; at $\beta = 1000$ every $\beta E$ at the centre is above the limit and
+# the naive formula returns `inf`, while `logsumexp` stays finite.
+#
+# Move the slider to cool or heat the model. It needs a running kernel (Jupyter or Colab); the static
+# page shows the slider's starting value and, after it, the same maps at four temperatures.
 
 # %% mystnb={"image": {"alt": "Heat-map of the relaxed free energy over the plane at the inverse temperature beta chosen with the slider, with the training points as orange dots; it redraws only with a running kernel."}}
 def show_free_energy(beta=1.0):
@@ -369,6 +398,35 @@ print(f"learned semi-axes: {semi_axes[0]:.3f}, {semi_axes[1]:.3f} | true: {energ
 # on the data and the finite $\lambda$ account for the rest). The picture to keep for
 # the rest of the book: **a flat energy is a collapsed energy**, and the cure is either
 # negatives (contrastive) or a limit on the low-energy volume (regularised).
+#
+# **One training step, written out.** Every model of this book trains with the same four lines:
+# a forward pass that computes the energies, a loss, a backward pass, an optimiser step. Here is
+# the contrastive step of (b) from scratch, with the hinge {eq}`eq-hinge` typed out. Started from
+# the same initial weights (the package builds its `MLPEnergy` under seed 0, and so do we) and fed
+# the same negatives (drawn from a generator seeded the same way), it must leave exactly the
+# parameters that `energy.train_energy_model` leaves:
+
+# %%
+def my_train_step(model, opt, y, y_neg, margin=1.0):
+    e_pos, e_neg = model(y), model(y_neg)                          # forward: energies of data and negatives
+    loss = e_pos.mean() + torch.relu(margin - e_neg).mean()        # the hinge, eq. (eq-hinge)
+    opt.zero_grad()
+    loss.backward()                                                # backward: gradients of the loss
+    opt.step()                                                     # Adam update
+    return loss.item()
+
+
+n_check = 5                                                         # a few steps are enough to compare
+with torch.random.fork_rng():                                       # seed the initial weights, leave the global RNG alone
+    torch.manual_seed(0)
+    mine = energy.MLPEnergy()
+opt = torch.optim.Adam(mine.parameters(), lr=0.01)
+neg_gen = torch.Generator().manual_seed(0)
+my_losses = [my_train_step(mine, opt, y_data, energy.contrastive_negatives(y_data, neg_gen)) for _ in range(n_check)]
+theirs = energy.train_energy_model("contrastive", y_data, n_check, n_latent=S.n_latent)
+assert all(torch.allclose(p, q, rtol=1e-5, atol=1e-7) for p, q in zip(mine.parameters(), theirs.model.parameters()))
+print(f"my_train_step x {n_check} = train_energy_model: losses {[round(v, 4) for v in my_losses]}, "
+      f"max parameter difference {max((p - q).abs().max().item() for p, q in zip(mine.parameters(), theirs.model.parameters())):.1e}")
 
 # %% [markdown]
 # ## 1.5 From the toy world to JEPA: one energy for images, video and actions
@@ -459,11 +517,24 @@ glue("ch1_jepa_z_std", float(hist["z_std"][-1]), display=False)
 #   low-energy volume.
 # * EB-JEPA has one energy {eq}`eq-jepa-energy` and one loss {eq}`eq-jepa-loss` for images,
 #   video and actions. Without $R$ the loss is minimised by complete collapse.
+#
+# ## Further reading
+#
+# * {cite:t}`lecun2006tutorial`: the tutorial behind this chapter's vocabulary: energies, inference
+#   by minimisation, the free energy, and the loss functions that do or do not collapse an energy.
+# * {cite:t}`lecun2021deep`: the NYU Deep Learning course, whose energy-based-model lectures use the same
+#   ellipse and horn toy worlds with a temperature knob.
+# * {cite:t}`lecun2022path`: the position paper that proposes JEPAs and regularised (non-contrastive)
+#   training as the way to limit the volume of low energy.
+# * {cite:t}`ebjepa2026`, § 3: the unified energy (eq. 1) and loss (eq. 5) with their three instantiations.
 
 # %% [markdown]
 # ## Exercises
 #
-# :::{exercise} The relaxed free energy from an energy table
+# Marks: *(warm-up)* turns one formula of the chapter into code; *(core)* needs an argument or a
+# derivation as well; *(open)* has no single answer and asks you to experiment.
+#
+# :::{exercise} (warm-up) The relaxed free energy from an energy table
 # :label: ex-energy-1
 # Write `my_free_energy(E, beta)` that takes a table of energies `E` of shape `[N, n_zeta]` (one row
 # per point, one column per latent value) and returns $F_\beta$ of {eq}`eq-free-energy-beta` for
@@ -489,7 +560,7 @@ def my_free_energy(E, beta):
 checks.check_free_energy(my_free_energy)
 
 # %% [markdown]
-# :::{exercise} A hinge for contrastive training
+# :::{exercise} (warm-up) A hinge for contrastive training
 # :label: ex-energy-2
 # Write `my_hinge(e_pos, e_neg, margin)` for {eq}`eq-hinge`, given the energies of the data
 # `e_pos` of shape `[N]` and of the $N^-$ negatives `e_neg` of shape `[N_neg]`, and check it with
@@ -514,7 +585,7 @@ def my_hinge(e_pos, e_neg, margin):
 checks.check_hinge_loss(my_hinge)
 
 # %% [markdown]
-# :::{exercise} Too much latent capacity
+# :::{exercise} (core) Too much latent capacity
 # :label: ex-energy-3
 # Build `energy.RegularisedLatentEnergy(lam=0.0, n_latent=S.n_latent)`, an untrained model with
 # $\lambda = 0$ in {eq}`eq-regularised-latent`, and evaluate it on `grid` (inside
@@ -539,11 +610,12 @@ with torch.no_grad():
 checks.check_flat_energy(F_flat)
 
 # %% [markdown]
-# :::{exercise} How cold is cold enough?
+# :::{exercise} (core) How cold is cold enough?
 # :label: ex-energy-4
 # Show that $F_\infty(y) \le F_\beta(y) \le F_\infty(y) + \log(n_\zeta)/\beta$ for the grid version
 # of {eq}`eq-free-energy-beta`. How large must $\beta$ be for $F_\beta$ to be within $0.01$ of
-# $F_\infty$ everywhere when $n_\zeta = 36$? Check your answer with `energy.free_energy` on `grid`.
+# $F_\infty$ everywhere when $n_\zeta = 36$? Check your answer with `checks.check_cold_enough(beta)`,
+# which also measures the largest gap on a grid of the plane.
 # :::
 
 # %% [markdown]
@@ -553,12 +625,20 @@ checks.check_flat_energy(F_flat)
 # mean is at most $e^{-\beta E_\text{min}}$ and $F_\beta \ge E_\text{min}$. The mean is also at least
 # $\frac{1}{n_\zeta} e^{-\beta E_\text{min}}$ (keep only the smallest energy), so
 # $F_\beta \le E_\text{min} + \log(n_\zeta)/\beta$. A gap of at most $0.01$
-# is guaranteed once $\beta \ge 100 \log 36 \approx 358$. In practice fewer are enough where
-# several latent values are nearly optimal, but the bound holds everywhere.
+# is guaranteed once $\beta \ge 100 \log 36$, that is $\beta \ge$ {glue:text}`ch1_ex4_beta:.1f`. The cell
+# measures the largest gap on the grid at that $\beta$: {glue:text}`ch1_ex4_gap:.4f`, so no smaller
+# $\beta$ would do. The bound is attained where one latent value is much better than all the others
+# (points far from the ellipse); where several are nearly optimal the gap is smaller.
 # :::
 
+# %% tags=["solution", "hide-input", "hide-output"]
+beta_needed = 100 * math.log(36)
+bound, gap = checks.check_cold_enough(beta_needed, n_latent=36)
+glue("ch1_ex4_beta", beta_needed, display=False)
+glue("ch1_ex4_gap", gap, display=False)
+
 # %% [markdown]
-# :::{exercise} Reading the unified energy
+# :::{exercise} (core) Reading the unified energy
 # :label: ex-energy-5
 # (a) In the image instantiation ($g_\phi$ = identity), what is the energy of *any* pair if
 # $f_\theta(x) = \bar z$ for all $x$? (b) In the action-conditioned instantiation, could the

@@ -67,6 +67,7 @@ import numpy as np
 import torch
 
 from ebjepa_mini import checks, viz
+from ebjepa_mini.paper import PAPER_VALUES, glue_paper
 from ebjepa_mini.records import chapter_wall_s, glue, glue_across_seeds, results_dir, stored_results
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.data.two_rooms_walks import TrajectoryConfig, generate_trajectories, wall_contact_stats
@@ -140,7 +141,7 @@ plt.show()
 #
 # A world model learns from recorded experience, here random walks (paper § 5.3): the heading
 # drifts with von Mises increments ($\kappa = 5$), step lengths are normal(1, 0.4) truncated to
-# $[0.2, 1.8]$ px, and each walk is 90 steps long. A third of the walks (35%) are *built* to pass
+# $[0.2, 1.8]$ px, and each walk is 90 steps long. A third of the walks ($35\,\%$) are *built* to pass
 # the door: a step is picked uniformly along the walk, the walk is aimed across the door there and
 # its start is solved backwards. Training clips are windows of $T$ frames cut from the walks at
 # random offsets. The generator is vectorised over walks (one Python loop over time steps) and
@@ -312,6 +313,36 @@ with torch.no_grad():
     theirs = world_model_loss(m, batch["obs"], batch["actions"], pre.weights, S.rollout_steps)[0]
 assert torch.allclose(mine, theirs, rtol=1e-4, atol=1e-5), (mine, theirs)
 print(f"my_world_loss {mine.item():.5f} = world_model_loss {theirs.item():.5f}")
+
+# %% [markdown]
+# One training step is that loss plus the position probe's loss (on detached latents, so the probe
+# never shapes the latent), one backward pass, gradient clipping and one AdamW step. From scratch,
+# next to the package's `train_world_model` run for one step from the same seed (the same initial
+# weights and the same batch of clips):
+
+# %%
+def my_train_step(S, seed):
+    """One step of `train_world_model`: forward, eq. 13 + probe loss, backward, clip, AdamW."""
+    torch.manual_seed(seed)
+    model = build_model(S).train()                                  # the same initial weights
+    data = WorldData(S, seed=seed)
+    idx, start = data.sample(S.batch_size, np.random.default_rng(seed))   # the same clips
+    b = data.batch(idx, "cpu", start)
+    opt = torch.optim.AdamW(model.parameters(), lr=S.lr, weight_decay=S.weight_decay)   # step 1 of a 1-step schedule
+    loss = my_world_loss(model, b["obs"], b["actions"], S.weights, S.rollout_steps)      # forward: eq. 13
+    probe = (model.probe(model.encode(b["obs"]).detach()) - tr.normalize_pos(b["pos"])).pow(2).mean()
+    opt.zero_grad()
+    (loss + probe).backward()                                       # backward
+    torch.nn.utils.clip_grad_norm_(model.parameters(), S.grad_clip)
+    opt.step()                                                      # step
+    return model
+
+
+mine = my_train_step(S, seed=3)
+theirs = train_world_model(S, seed=3, steps=1, progress=False).model
+gap = max((p - q).abs().max().item() for p, q in zip(mine.state_dict().values(), theirs.state_dict().values()))
+assert gap < 1e-5, gap
+print(f"my_train_step = train_world_model(steps=1): largest parameter difference {gap:.1e}")
 
 # %% [markdown]
 # A demonstration run trains a fresh model with the same code and another seed: under `ci` only a
@@ -516,8 +547,10 @@ glue("ch5_big_kept_door", float(probes["gpu-preset model"].kept[3]), display=Fal
 # ## 5.7 Which terms matter? The regulariser ablation
 #
 # The paper removes one term of eq. 13 at a time and measures *planning* success (Table 4,
-# right): without variance 47%, without covariance 46%, without temporal similarity 61%, without
-# IDM 1%, against 97% for the full model (random layouts). The benchmark `python -m
+# right): without variance {glue:text}`paper_ablation_no_variance:.0f` %, without covariance
+# {glue:text}`paper_ablation_no_covariance:.0f` %, without temporal similarity
+# {glue:text}`paper_ablation_no_similarity:.0f` %, without IDM {glue:text}`paper_ablation_no_idm:.0f` %,
+# against {glue:text}`paper_plan_mppi:.0f` % for the full model (random layouts). The benchmark `python -m
 # ebjepa_mini.bench world --ablation TERM` repeats this with this book's `cpu` recipe (fixed wall);
 # the stored runs are shown below (chapter 6 explains the planner).
 
@@ -527,7 +560,10 @@ def success_pct(stem):
     return 100 * WORLD[stem]["success_rate"] if stem in WORLD else float("nan")
 
 
-PAPER_ABLATION = {"full": 0.97, "λ_std = 0": 0.47, "λ_cov = 0": 0.46, "λ_sim = 0": 0.61, "λ_IDM = 0": 0.01}
+PAPER_ABLATION = {label: PAPER_VALUES[key].value / 100 for label, key in   # the paper's Table 4 (right)
+                  (("full", "plan_mppi"), ("λ_std = 0", "ablation_no_variance"), ("λ_cov = 0", "ablation_no_covariance"),
+                   ("λ_sim = 0", "ablation_no_similarity"), ("λ_IDM = 0", "ablation_no_idm"))}
+glue_paper("plan_mppi", "ablation_no_variance", "ablation_no_covariance", "ablation_no_similarity", "ablation_no_idm")
 rows = [("full", "world_cpu"), ("λ_std = 0", "world_no-std_cpu"), ("λ_cov = 0", "world_no-cov_cpu"),
         ("λ_sim = 0", "world_no-sim_cpu"), ("λ_IDM = 0", "world_no-idm_cpu")]
 fig = viz.plot_stored_success(WORLD, rows, PAPER_ABLATION, title="regulariser ablation: planning success (cpu preset)")
@@ -600,9 +636,19 @@ if "world_cpu" in WORLD and ablated:
 # * Imagination drifts: the rollout error grows with every predictor call and keeps growing beyond the
 #   rollout length used in training, which is why the planner of chapter 6 replans.
 #
+# ## Further reading
+#
+# * {cite:t}`ha2018world` popularised the term *world model*: an encoder, a recurrent dynamics
+#   model and a controller trained inside the model's imagination.
+# * {cite:t}`hafner2019planet` learn latent dynamics from pixels and plan in them; their model is
+#   generative (it reconstructs frames), where a JEPA only predicts latents.
+# * {cite:t}`sobal2025learning` study JEPA-style latent dynamics models with VICReg-type
+#   regularisers and inverse dynamics on Two Rooms-style data; {cite:t}`lecun2022path` sets out the
+#   programme of energy-based world models this book follows.
+#
 # ## Exercises
 #
-# :::{exercise} The temporal-similarity term
+# :::{exercise} (warm-up) The temporal-similarity term
 # :label: ex-world-1
 # Write `my_sim(z)` for latents `z: [B, T, D]` that returns $\mathcal L_\text{sim}$, the mean over
 # all entries of $(z_{t+1} - z_t)^2$, and check it with `checks.check_temporal_similarity(my_sim)`.
@@ -614,7 +660,7 @@ if "world_cpu" in WORLD and ablated:
 # Differences along the time axis, squared, averaged over batch, time and dimensions.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_sim(z):
     return (z[:, 1:] - z[:, :-1]).pow(2).mean()
 
@@ -622,7 +668,7 @@ def my_sim(z):
 checks.check_temporal_similarity(my_sim)
 
 # %% [markdown]
-# :::{exercise} Roll out by hand
+# :::{exercise} (core) Roll out by hand
 # :label: ex-world-2
 # Using only `model.predict(z, a)` (one GRU step followed by the shared LayerNorm), write
 # `my_rollout(model, z0, actions)` for `z0: [N, D]` and `actions: [N, H, 2]` that returns all
@@ -636,7 +682,7 @@ checks.check_temporal_similarity(my_sim)
 # Start the list with `z0`, feed the last latent and the next action to `predict`, stack.
 # :::
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input", "hide-output"]
 def my_rollout(model, z0, actions):
     zs = [z0]
     for t in range(actions.shape[1]):
@@ -647,7 +693,7 @@ def my_rollout(model, z0, actions):
 checks.check_world_rollout(my_rollout)
 
 # %% [markdown]
-# :::{exercise} Why does removing the IDM break planning?
+# :::{exercise} (open) Why does removing the IDM break planning?
 # :label: ex-world-3
 # Without $\mathcal L_\text{IDM}$ the variance and covariance terms are still satisfied and the
 # prediction loss is still low. Explain which cheap solution the encoder can then find, and why
@@ -663,11 +709,11 @@ checks.check_world_rollout(my_rollout)
 # near zero). The dot, the only thing the action moves, can be left out. The IDM term forbids this:
 # the action must be recoverable from two consecutive latents, so they must encode the dot's
 # position. A planner comparing latents of such a layout-only model sees every plan as equally
-# good, hence the paper's 1% success without the IDM.
+# good, hence the paper's {glue:text}`paper_ablation_no_idm:.0f` % success without the IDM.
 # :::
 
 # %% [markdown]
-# :::{exercise} When is the layout lost?
+# :::{exercise} (open) When is the layout lost?
 # :label: ex-world-4
 # Train world models on random layouts for 0, 10 and 40 steps with
 # `train_world_model(replace(S, fixed_wall=False), seed=1, steps=n)` and read each latent out with

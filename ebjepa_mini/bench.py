@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .presets import PRESET_NAMES, get_preset, parse_overrides
-from .records import hardware, record_name, write_json
+from .records import hardware, record_name, without_machine_paths, write_json
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
 
@@ -147,7 +147,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         run = train_world_model(p.world, weights, seed=seed, device=device)
         train_s, source = run.train_s, "trained"
         run.metrics.update(hardware=hardware(), preset=p.name,
-                           command="python -m ebjepa_mini.bench " + " ".join(sys.argv[1:]))
+                           command=without_machine_paths("python -m ebjepa_mini.bench " + " ".join(sys.argv[1:])))
         if save_model:
             path = save_world_model(run, save_model)
             print(f"  wrote {path} (sha256 {file_sha256(path)})", file=sys.stderr, flush=True)
@@ -292,16 +292,25 @@ def main(argv=None) -> int:
                        help="override a PlanSettings field, e.g. num_iters=20 (repeatable)")
     world.add_argument("--reference-planner", action="store_true",
                        help="plan as the reference code does (presets.REFERENCE_PLANNER's τ, clipping, warm start, "
-                            "executed elite), with the preset's sizes")
+                            "executed elite, no σ floor), with the preset's sizes")
+    world.add_argument("--paper-planner", action="store_true",
+                       help="plan with paper Algorithm 1 as written (presets.PAPER_PLANNER: σ = 2 fixed, τ = 0.005, "
+                            "one action per plan, no warm start, no step cap), with the preset's sizes")
     parser.add_argument("--tag", default=None, help="a variant's name, appended to the record's file name: NAME_PRESET-TAG.json")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
-    from .presets import REFERENCE_PLANNER
+    from .presets import PAPER_PLANNER, REFERENCE_PLANNER
+    if args.reference_planner and args.paper_planner:
+        parser.error("--reference-planner and --paper-planner exclude each other: pick one")
     try:
         world_over = parse_overrides(args.world_set, get_preset(preset).world, "--world-set")
         plan_over = parse_overrides(args.plan_set, get_preset(preset).plan, "--plan-set")
         if args.reference_planner:
-            plan_over = {**{k: getattr(REFERENCE_PLANNER, k) for k in ("temperature", "max_norm", "warm_start", "execute")},
+            plan_over = {**{k: getattr(REFERENCE_PLANNER, k) for k in ("temperature", "max_norm", "warm_start", "execute",
+                                                                       "min_std")}, **plan_over}
+        if args.paper_planner:
+            plan_over = {**{k: getattr(PAPER_PLANNER, k) for k in ("noise_std", "temperature", "update_std", "min_std",
+                                                                   "replan_every", "warm_start", "max_norm", "execute")},
                          **plan_over}
         from dataclasses import replace as _replace
         _replace(get_preset(preset).world, **world_over), _replace(get_preset(preset).plan, **plan_over)   # validate now
@@ -337,7 +346,8 @@ def main(argv=None) -> int:
         summary = {"collapse": bench_collapse, "image": bench_image,
                    "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "command": without_machine_paths("python -m ebjepa_mini.bench "
+                                         + " ".join(argv if argv is not None else sys.argv[1:])),
               "torch": torch.__version__, **summary}
     if out:
         print(f"wrote {write_json(out, record)}", file=sys.stderr)

@@ -26,7 +26,7 @@ import torch
 from .regularizers import WorldWeights
 
 __all__ = ["Preset", "EnergySettings", "CollapseSettings", "ImageSettings", "VideoSettings", "WorldSettings",
-           "PlanSettings", "REFERENCE_PLANNER", "PRESET_NAMES", "get_preset", "parse_overrides"]
+           "PlanSettings", "REFERENCE_PLANNER", "PAPER_PLANNER", "PRESET_NAMES", "get_preset", "parse_overrides"]
 
 PRESET_NAMES = ("ci", "cpu", "gpu", "paper")
 
@@ -139,6 +139,7 @@ class WorldSettings:
     walk_len: int = 91           # frames per walk (EB-JEPA: 90 actions)
     clip_len: int = 17           # T frames per training clip, a random window of a walk
     fixed_wall: bool = False     # train in one layout (two_rooms.FIXED_LAYOUT) instead of random ones
+    cross_wall_rate: float = 0.35   # share of walks built to pass the door (EB-JEPA's generator: 0.35)
     rollout_steps: int = 8       # K predictor calls in the prediction loss
     batch_size: int = 64
     steps: int = 1_000           # optimiser steps
@@ -146,6 +147,10 @@ class WorldSettings:
     blocks: int = 2              # residual blocks per stack
     pool: int = 1                # average-pool the 65x65 input by this factor first (1 = paper)
     latent_dim: int = 512        # D
+    predictor: str = "gru"       # g_φ: "gru" (paper: a GRU cell whose hidden state is z) or "mlp" (residual MLP on [z, a])
+    pred_hidden: int = 256       # width of the "mlp" predictor's two hidden layers
+    layout_dim: int = 0          # > 0: a layout code of the wall channel, carried in the latent and modulating the
+                                 # "mlp" predictor (0: the paper's single latent)
     idm_hidden: int = 256
     probe_hidden: int = 512
     lr: float = 1e-3
@@ -178,6 +183,8 @@ class PlanSettings:
     max_norm: float | None = 3.46   # planned steps are clipped to this length: 2.45·√2, the diagonal of the
                                  # env's declared action box [-2.45, 2.45]² (None: no clipping, as the reference)
     warm_start: bool = True      # start each plan from the previous one, shifted
+    update_std: bool = True      # refit σ to the weighted elites each iteration (paper Alg. 1: False, σ fixed)
+    min_std: float = 0.3         # floor of the refitted σ (0.001 before 2026-12-07: a small τ collapsed σ after one iteration)
     execute: str = "mean"        # "mean": execute the final mean (paper Alg. 1); "elite": one elite of the
                                  # last iteration drawn with its weight (the reference code)
 
@@ -191,6 +198,8 @@ class PlanSettings:
         for name in ("noise_std", "temperature"):
             if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
                 raise ValueError(f"PlanSettings.{name} must be a number > 0, got {getattr(self, name)!r}")
+        if not (isinstance(self.min_std, (int, float)) and 0 <= self.min_std <= self.noise_std):
+            raise ValueError(f"PlanSettings.min_std must be a number in [0, noise_std = {self.noise_std}], got {self.min_std!r}")
         if self.max_norm is not None and not self.max_norm > 0:
             raise ValueError(f"PlanSettings.max_norm must be None or > 0, got {self.max_norm!r}")
         if self.execute not in EXECUTE:
@@ -201,7 +210,12 @@ EXECUTE = ("mean", "elite")
 
 #: the reference code's MPPI (paper Table 7 sizes): its weights exp(-0.005·(S_i - S_min)) are this
 #: book's τ = 200; a fresh plan from zero mean at every step; no step clipping; a sampled elite executed
-REFERENCE_PLANNER = PlanSettings(temperature=200.0, max_norm=None, warm_start=False, execute="elite")
+REFERENCE_PLANNER = PlanSettings(temperature=200.0, max_norm=None, warm_start=False, execute="elite", min_std=0.0)
+
+#: paper Algorithm 1 as written (Table 7 sizes): σ = 2 fixed, weights exp(-(S_i - S_min)/τ) with τ = 0.005
+#: dividing the cost gap, the final mean executed, one action per plan, a fresh plan from zero mean, no step cap
+PAPER_PLANNER = PlanSettings(noise_std=2.0, temperature=0.005, update_std=False, min_std=0.0, replan_every=1,
+                             warm_start=False, max_norm=None, execute="mean")
 
 
 @dataclass(frozen=True)

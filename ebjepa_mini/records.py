@@ -8,22 +8,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 import torch
 
-__all__ = ["glue", "glue_across_seeds", "results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware", "upgrade_weight_names",
-           "across_seeds",
-           "OLD_NAMES"]
-
-#: Weight names that records, model cards and checkpoints written before "one name per weight"
-#: (issue 21) still carry, by where they sit: eq. 13 terms and weights (``weights``, ``history``,
-#: ``final_losses``), the image/video settings' weights, and WorldSettings' flat coefficients (today
-#: its ``weights``). Only the reading side renames them; the stored files keep them.
-OLD_NAMES = {"terms": {"std": "variance", "cov": "covariance", "sim": "similarity"},
-             "settings": {"vicreg_std": "variance", "vicreg_cov": "covariance", "sigreg_lambda": "sigreg"},
-             "world_coefficients": {"std_coeff": "variance", "cov_coeff": "covariance", "sim_coeff": "similarity",
-                                    "idm_coeff": "idm"}}
+__all__ = ["glue", "glue_across_seeds", "results_dir", "stored_results", "chapter_wall_s", "record_name", "write_json", "hardware",
+           "across_seeds", "repo_relative", "without_machine_paths", "machine_paths"]
 
 
 def glue(name: str, value, display: bool = True) -> None:
@@ -63,7 +54,7 @@ def stored_results(pattern: str = "*.json", folder: str | os.PathLike | None = N
     ``folder``: another folder (e.g. ``results_dir() / "archive"``).
     """
     base = results_dir() if folder is None else Path(folder)
-    return {p.stem: upgrade_weight_names(json.loads(p.read_text())) for p in sorted(base.glob(pattern))}
+    return {p.stem: json.loads(p.read_text()) for p in sorted(base.glob(pattern))}
 
 
 def chapter_wall_s(chapter: str) -> dict[str, float]:
@@ -74,28 +65,6 @@ def chapter_wall_s(chapter: str) -> dict[str, float]:
         rec = stored_results(f"chapters_{preset}.json").get(f"chapters_{preset}", {})
         if chapter in rec.get("wall_s_by_chapter", {}):
             out[preset] = float(rec["wall_s_by_chapter"][chapter])
-    return out
-
-
-def upgrade_weight_names(record: dict) -> dict:
-    """A record, model card or checkpoint state with today's weight names (:data:`OLD_NAMES`); a copy.
-
-    Renames the keys of ``weights``, ``history`` and ``final_losses`` (``"std"`` -> ``"variance"``, ...)
-    and of ``settings`` / ``world_settings`` (``vicreg_std`` -> ``variance``, ...), gathering a world
-    model's old ``std_coeff``, ``cov_coeff``, ``sim_coeff``, ``idm_coeff`` into ``settings["weights"]``
-    as :class:`~ebjepa_mini.presets.WorldSettings` holds them now. New records pass unchanged.
-    """
-    out = dict(record)
-    for key in ("weights", "history", "final_losses"):
-        if isinstance(out.get(key), dict):
-            out[key] = {OLD_NAMES["terms"].get(k, k): v for k, v in out[key].items()}
-    for key in ("settings", "world_settings"):
-        if isinstance(out.get(key), dict):
-            s = {OLD_NAMES["settings"].get(k, k): v for k, v in out[key].items()}
-            world = {new: s.pop(old) for old, new in OLD_NAMES["world_coefficients"].items() if old in s}
-            if world:
-                s["weights"] = {**world, **(s.get("weights") or {})}
-            out[key] = s
     return out
 
 
@@ -131,13 +100,60 @@ def across_seeds(stem: str, value, folder: str | os.PathLike | None = None) -> d
             "sd": sd, "min": min(values, default=float("nan")), "max": max(values, default=float("nan"))}
 
 
+#: an absolute POSIX file path inside a text (at least two parts: ``/tmp/x.pt``, ``/work/shared/data``);
+#: not the ``/`` of a ratio (``px/step``, ``13/14``) nor the ``//`` of a URL
+_ABS_PATH = re.compile(r"(?<![\w.~/:+-])/[\w.~+-]+(?:/[\w.~+-]+)+/?")
+#: the repository's top-level folders: an absolute path through one of them is written from there on
+REPO_DIRS = ("ebjepa_mini", "bench", "chapters", "book", "tests", "tools", "data_scripts")
+
+
+def repo_relative(path: str) -> str:
+    """An absolute path as a record may name it: relative to this repository when it lies inside it
+    (``/any/clone/ebjepa_mini/assets/x.pt`` -> ``ebjepa_mini/assets/x.pt``, ``/home/u/repo/bench/results/w.json``
+    -> ``bench/results/w.json``), else its file name alone (``/tmp/exp/models/no-std.pt`` -> ``no-std.pt``).
+    A relative path passes unchanged."""
+    p = PurePosixPath(path)
+    if not p.is_absolute():
+        return path
+    root = PurePosixPath(Path(__file__).resolve().parents[1].as_posix())
+    if p != root and root in p.parents:
+        return p.relative_to(root).as_posix()
+    dirs = p.parts[1:-1]
+    hits = [i for i, part in enumerate(dirs) if part in REPO_DIRS]
+    return "/".join(p.parts[1:][hits[-1]:]) if hits else p.name
+
+
+def without_machine_paths(obj):
+    """``obj`` (a record, a model card, a string) with every absolute file path in its strings and keys
+    written by :func:`repo_relative`: a stored record names no folder of the machine that made it. A copy."""
+    if isinstance(obj, str):
+        return _ABS_PATH.sub(lambda m: repo_relative(m.group()), obj)
+    if isinstance(obj, dict):
+        return {without_machine_paths(k): without_machine_paths(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [without_machine_paths(v) for v in obj]
+    return obj
+
+
+def machine_paths(obj) -> list[str]:
+    """The absolute file paths in the strings and keys of ``obj`` (empty for a storable record)."""
+    if isinstance(obj, str):
+        return _ABS_PATH.findall(obj)
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in machine_paths(k) + machine_paths(v)]
+    if isinstance(obj, (list, tuple)):
+        return [p for v in obj for p in machine_paths(v)]
+    return []
+
+
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Write ``obj`` as indented JSON atomically (a temporary file in the same folder, then a rename),
-    so a reader never sees half a record."""
+    so a reader never sees half a record. Absolute paths in its strings are written repository-relative
+    or as file names (:func:`without_machine_paths`): a record names no folder of the machine that made it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    tmp.write_text(json.dumps(without_machine_paths(obj), indent=1) + "\n")
     os.replace(tmp, path)
     return path
 

@@ -34,13 +34,15 @@ from .data.two_rooms_walks import TrajectoryConfig, load_or_generate
 from .nets import ImpalaEncoder
 from .presets import WorldSettings, get_preset
 from .probes import RegressionProbe, ridge_probe
-from .records import upgrade_weight_names
 from .regularizers import WorldWeights, inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
 from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
 
 __all__ = ["WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
            "train_world_model", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
            "rollout_positions", "layout_probe", "LAYOUT_TARGETS"]
+
+
+PREDICTORS = ("gru", "mlp")
 
 
 class WorldModel(nn.Module):
@@ -54,30 +56,59 @@ class WorldModel(nn.Module):
     """
 
     def __init__(self, stacks=(16, 32, 32), blocks: int = 2, latent_dim: int = 512, idm_hidden: int = 256,
-                 probe_hidden: int = 512, action_dim: int = 2, pool: int = 1):
+                 probe_hidden: int = 512, action_dim: int = 2, pool: int = 1, predictor: str = "gru",
+                 pred_hidden: int = 256, layout_dim: int = 0):
         super().__init__()
-        self.latent_dim = latent_dim
+        if predictor not in PREDICTORS:
+            raise ValueError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
+        if layout_dim and predictor != "mlp":
+            raise ValueError(f"layout_dim > 0 needs predictor='mlp' (the layout modulates its hidden layer), got {predictor!r}")
+        self.latent_dim = latent_dim                    # D: the part the actions move
+        self.layout_dim = layout_dim                    # the static layout code carried beside it (0: none)
+        self.predictor = predictor
         self.encoder = ImpalaEncoder(2, tuple(stacks), blocks, latent_dim, pool=pool)
-        self.gru = nn.GRUCell(action_dim, latent_dim)
-        self.idm = nn.Sequential(nn.Linear(2 * latent_dim, idm_hidden), nn.ReLU(), nn.Linear(idm_hidden, idm_hidden),
+        full = latent_dim + layout_dim
+        if layout_dim:     # the wall channel alone -> a layout code; it modulates the predictor (FiLM)
+            self.layout = ImpalaEncoder(1, (8, 16), 1, layout_dim, pool=2 * pool)
+            self.film = nn.Linear(layout_dim, 2 * pred_hidden)
+        if predictor == "gru":
+            self.gru = nn.GRUCell(action_dim, latent_dim)
+        else:   # "mlp": a residual two-hidden-layer MLP on [z_t, a_t]
+            self.mlp = nn.Sequential(nn.Linear(latent_dim + action_dim, pred_hidden), nn.GELU(),
+                                     nn.Linear(pred_hidden, pred_hidden), nn.GELU(), nn.Linear(pred_hidden, latent_dim))
+        self.idm = nn.Sequential(nn.Linear(2 * full, idm_hidden), nn.ReLU(), nn.Linear(idm_hidden, idm_hidden),
                                  nn.ReLU(), nn.Linear(idm_hidden, action_dim))
-        self.probe = nn.Sequential(nn.Linear(latent_dim, probe_hidden), nn.ReLU(), nn.Linear(probe_hidden, 2))
+        self.probe = nn.Sequential(nn.Linear(full, probe_hidden), nn.ReLU(), nn.Linear(probe_hidden, 2))
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
-        """``f_θ``: normalised observations ``[B, T, C, H, W]`` (or ``[B, C, H, W]``) -> ``[B, T, D]`` (or ``[B, D]``)."""
-        if obs.dim() == 4:
-            return self.encoder(obs)
-        if obs.dim() != 5:
+        """``f_θ``: normalised observations ``[B, T, C, H, W]`` (or ``[B, C, H, W]``) -> ``[B, T, D]`` (or ``[B, D]``);
+        with a layout code, ``[..., D + layout_dim]``: the encoder's latent, then the code of the wall channel."""
+        if obs.dim() not in (4, 5):
             raise ValueError(f"obs must be [B, C, H, W] or [B, T, C, H, W], got shape {tuple(obs.shape)}")
-        b, t = obs.shape[:2]
-        x = obs.reshape(b * t, *obs.shape[2:])
-        if x.device.type == "cpu":
+        lead = obs.shape[:-3]
+        x = obs.reshape(-1, *obs.shape[-3:])
+        if x.device.type == "cpu" and obs.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.encoder(x).reshape(b, t, -1)
+        z = self.encoder(x)
+        if self.layout_dim:
+            z = torch.cat([z, self.layout(x[:, 1:2])], -1)
+        return z.reshape(*lead, -1)
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference shares the LayerNorm). ``[N, D], [N, A] -> [N, D]``."""
-        return self.encoder.norm(self.gru(a, z))
+        """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference
+        shares the LayerNorm), or with ``predictor="mlp"`` ``LayerNorm(z_t + MLP([z_t, a_t]))``. With a layout
+        code ``c`` (the last ``layout_dim`` entries of ``z``) the MLP's first hidden layer is modulated by it,
+        ``h = GELU(W[z_t, a_t] ⊙ (1 + γ(c)) + β(c))``, and ``c`` is carried unchanged (the layout does not
+        move). ``[N, D(+layout_dim)], [N, A] -> [N, D(+layout_dim)]``."""
+        if self.predictor == "gru":
+            return self.encoder.norm(self.gru(a, z))
+        if not self.layout_dim:
+            return self.encoder.norm(z + self.mlp(torch.cat([z, a], -1)))
+        zd, c = z[..., :self.latent_dim], z[..., self.latent_dim:]
+        gamma, beta = self.film(c).chunk(2, -1)
+        h = self.mlp[1](self.mlp[0](torch.cat([zd, a], -1)) * (1 + gamma) + beta)
+        h = self.mlp[4](self.mlp[3](self.mlp[2](h)))
+        return torch.cat([self.encoder.norm(zd + h), c], -1)
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Autoregressive latent rollout (paper eq. 9): ``[N, D], [N, H, A] -> [N, H+1, D]`` (index 0 is ``z0``)."""
@@ -152,7 +183,7 @@ class WorldData:
         if settings.walk_len < settings.clip_len:
             raise ValueError(f"walk_len ({settings.walk_len}) must be >= clip_len ({settings.clip_len})")
         self.cfg = TrajectoryConfig(n_traj=settings.n_traj, length=settings.walk_len, fixed_wall=settings.fixed_wall,
-                                       seed=seed)
+                                    cross_wall_rate=settings.cross_wall_rate, seed=seed)
         self.clip_len = settings.clip_len
         self.data = load_or_generate(self.cfg, cache_dir)
         self.n = len(self.data["pos"])
@@ -197,7 +228,8 @@ class WorldRun:
 
 def build_model(settings: WorldSettings) -> WorldModel:
     return WorldModel(settings.stacks, settings.blocks, settings.latent_dim, settings.idm_hidden, settings.probe_hidden,
-                      pool=settings.pool)
+                      pool=settings.pool, predictor=settings.predictor, pred_hidden=settings.pred_hidden,
+                      layout_dim=settings.layout_dim)
 
 
 def train_world_model(settings: WorldSettings | str | None = None, weights: WorldWeights | None = None, seed: int = 0,
@@ -326,12 +358,10 @@ def save_world_model(run: WorldRun, path, extra: dict | None = None) -> Path:
 def load_world_model(path=None, device="cpu") -> WorldRun:
     """Load a world model saved by :func:`save_world_model` (``weights_only=True``); default: the committed one."""
     path = Path(path or PRETRAINED)
-    state = upgrade_weight_names(load_checkpoint(path, map_location=device))   # files saved with the old names
+    state = load_checkpoint(path, map_location=device)
     s = dict(state["settings"])
     s["stacks"] = tuple(s["stacks"])
     s["weights"] = WorldWeights(**s["weights"])
-    # models saved before long walks existed were trained on clips generated whole (no windows)
-    s.setdefault("walk_len", s["clip_len"])
     settings = WorldSettings(**s)
     model = build_model(settings)
     model.load_state_dict(state["state_dict"])

@@ -16,7 +16,8 @@ Found in the imports as they stand (regenerate the picture with
    ``presets``), ``presets`` (imports ``regularizers``: ``WorldSettings`` holds a ``WorldWeights``),
    ``records``, ``regularizers``, ``energy`` (a package: ``toy``, ``latent``, ``training``, ``toy_jepa``
    share the private ``energy._common``), ``nets`` (imports ``data`` for the detection grid and the Two
-   Rooms canvas), ``metrics``, ``optim``, ``probes``, ``train`` (no other import inside the layer).
+   Rooms canvas), ``metrics``, ``optim``, ``probes``, ``train``, ``paper`` (the published numbers; imports ``records``
+   for its glue; no other import inside the layer).
 2. models: ``jepa`` (regularizers), ``collapse`` and ``image`` (data, jepa, foundations),
    ``rollout`` (nets), ``video`` (data, foundations, rollout), ``world`` (data, foundations).
 3. ``planning`` (data, presets).
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS = {
     "data": 0,
     "": 1, "presets": 1, "records": 1, "regularizers": 1, "energy": 1, "nets": 1, "metrics": 1, "optim": 1, "probes": 1,
-    "train": 1,
+    "train": 1, "paper": 1,
     "jepa": 2, "world": 2, "video": 2, "rollout": 2, "image": 2, "collapse": 2,
     "planning": 3,
     "viz": 4, "widgets": 4, "checks": 4,

@@ -211,3 +211,25 @@ def test_outputs_are_detected(synthetic_pair):
     nb.cells[1].execution_count = 1
     nbformat.write(nb, ipynb_path)
     assert stored_outputs(ipynb_path) == ["cell 1"]
+
+
+# --- what every chapter gives its readers at the end --------------------------------------------------
+EXERCISE_TITLE = re.compile(r"^:::\{exercise\}(?P<title>.*)$", re.M)
+DIFFICULTY = ("(warm-up)", "(core)", "(open)")
+
+
+@pytest.mark.parametrize("py_path", PY_FILES, ids=lambda p: p.stem)
+def test_exercises_are_marked_and_further_reading_exists(py_path):
+    """Every exercise title starts with its difficulty; every chapter has a Further reading section
+    that cites the bibliography, and solution code cells hide their input and output."""
+    nb = jupytext.read(py_path)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    titles = [m.group("title").strip() for m in EXERCISE_TITLE.finditer(md)]
+    assert titles, f"{py_path.name}: no exercises"
+    unmarked = [t for t in titles if not t.startswith(DIFFICULTY)]
+    assert not unmarked, f"{py_path.name}: exercise titles without {DIFFICULTY}: {unmarked}"
+    reading = re.search(r"^## Further reading\n(?P<body>.*?)(?=^## |\Z)", md, re.S | re.M)
+    assert reading and "{cite:" in reading.group("body"), f"{py_path.name}: no '## Further reading' citing references"
+    shown = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "code"
+             and "solution" in c.metadata.get("tags", []) and "hide-output" not in c.metadata.get("tags", [])]
+    assert not shown, f"{py_path.name}: solution cells that show their output: {shown}"

@@ -20,13 +20,13 @@ def quadratic(actions):                       # [N, H, A] -> [N]
 def test_planners_minimise_a_quadratic(method):
     g = torch.Generator().manual_seed(0)
     kw = dict(horizon=4, action_dim=2, num_samples=300, num_iters=15, num_elites=30, noise_std=2.0, generator=g)
-    out = mppi(quadratic, temperature=5.0, **kw) if method == "mppi" else cem(quadratic, **kw)
+    out = mppi(quadratic, temperature=5.0, update_std=True, **kw) if method == "mppi" else cem(quadratic, **kw)
     assert out.shape == (4, 2)
     assert quadratic(out[None]).item() < 0.05, out
     # one iteration is far from the optimum: the iterations do the work
     g.manual_seed(0)
     one = dict(kw, num_iters=1)
-    first = mppi(quadratic, temperature=5.0, **one) if method == "mppi" else cem(quadratic, **one)
+    first = mppi(quadratic, temperature=5.0, update_std=True, **one) if method == "mppi" else cem(quadratic, **one)
     assert quadratic(first[None]).item() > 10 * quadratic(out[None]).item()
 
 
@@ -36,7 +36,7 @@ def test_batched_problems_are_solved_independently():
     def cost(a):                              # [E, N, H, A] -> [E, N]
         return (a - targets[:, None]).pow(2).sum((-1, -2))
 
-    out = mppi(cost, 4, 2, 300, 15, 30, 2.0, 5.0, init_mean=torch.zeros(3, 4, 2),
+    out = mppi(cost, 4, 2, 300, 15, 30, 2.0, 5.0, init_mean=torch.zeros(3, 4, 2), update_std=True,
                generator=torch.Generator().manual_seed(1))
     assert out.shape == (3, 4, 2)
     assert torch.allclose(out, targets, atol=0.3)
@@ -57,6 +57,36 @@ def test_temperature_divides_the_cost_gap():
     assert torch.allclose(flat, elites.mean(0), atol=1e-4)      # the elite mean (CEM's update)
     with pytest.raises(ValueError, match="temperature"):
         mppi(quadratic, 4, 2, 50, 1, 10, 1.0, 0.0)
+
+
+def _point_mass(actions):                      # [N, 12, 2] -> [N]: a dot at the running sum, goal (10, -6)
+    return (actions.cumsum(-2) - torch.tensor([10.0, -6.0])).pow(2).sum((-2, -1))
+
+
+def test_algorithm_1_keeps_sigma_fixed_and_still_descends():
+    """Paper Alg. 1 (the default of ``mppi``): only μ moves, σ stays the initial one, and the plan is far
+    cheaper than doing nothing."""
+    hist = []
+    out = mppi(_point_mass, 12, 2, 300, 15, 30, 1.0, 0.5, generator=torch.Generator().manual_seed(0), history=hist)
+    assert all(torch.equal(h["std"], torch.ones_like(h["std"])) for h in hist)
+    assert _point_mass(out[None]).item() < 0.5 * _point_mass(torch.zeros(1, 12, 2)).item()
+
+
+def test_sigma_floor_prevents_the_collapse_of_a_small_temperature():
+    """Refitting σ with a temperature far below the elites' cost gaps puts all the weight on one elite:
+    without a floor σ is zero after one iteration and the search stops; the floor keeps it exploring."""
+    def sigma_after_one(min_std):
+        hist = []
+        mppi(_point_mass, 12, 2, 300, 1, 30, 1.0, 1e-3, update_std=True, min_std=min_std,
+             generator=torch.Generator().manual_seed(0), history=hist)
+        return hist[0]["std"]
+
+    assert sigma_after_one(0.0).max() < 1e-3                      # collapsed
+    assert torch.allclose(sigma_after_one(0.3), torch.full((12, 2), 0.3))
+    with pytest.raises(ValueError, match="min_std"):
+        mppi(_point_mass, 12, 2, 300, 1, 30, 1.0, 1.0, update_std=True, min_std=2.0)
+    with pytest.raises(ValueError, match="min_std"):
+        PlanSettings(noise_std=1.0, min_std=-0.1)
 
 
 def test_arguments_are_checked_before_any_compute():

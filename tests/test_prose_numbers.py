@@ -42,6 +42,8 @@ ROLE = re.compile(r"\{[a-z:\-]+\}`[^`]*`")              # any MyST role: {glue:t
 INLINE_CODE = re.compile(r"`[^`\n]*`")                  # `video_cpu-1core.json`, `S.steps`, ...
 SECTION = re.compile(r"§\s*\d+(?:\.\d+)*")                 # cross-references: § 3.7, spec §8.2
 NUMBERED = re.compile(r"\b(?:[Ff]igures?|[Tt]ables?|[Ee]q(?:uation)?s?\.?)\s*\d+(?:\.\d+)*")  # figure 4.4, eq. 13
+GLUE_PAPER = re.compile(r"\bglue_paper\((?P<args>[^)]*)\)")
+PERCENT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s*%")
 TYPED_NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:[.,]\d+)?\s*%|\d*\.\d+)(?![\w.])")
 
 
@@ -68,8 +70,13 @@ def glued_keys(code: list[str]) -> list[re.Pattern]:
     """Patterns of the keys the code cells glue: a literal key, or an f-string key such as
     ``f"ch4_cpu_map_{name}"`` whose ``{...}`` fields match one word of letters and digits (``K4``, not
     ``K4_typo``), so a misspelt key in the text is still caught."""
+    from ebjepa_mini.paper import PAPER_VALUES
+
     out = []
     for src in code:
+        for m in GLUE_PAPER.finditer(src):      # glue_paper("k", ...) glues paper_k (and paper_k_sd); no keys: all
+            keys = re.findall(r"[\"']([^\"']+)[\"']", m.group("args")) or list(PAPER_VALUES)
+            out += [re.compile(re.escape(f"paper_{k}{suffix}")) for k in keys for suffix in ("", "_sd")]
         for m in GLUE_CALL.finditer(src):
             key = m.group("key")
             suffixes = ("", "_sd", "_n") if m.group("fn") == "glue_across_seeds" else ("",)   # its three keys
@@ -166,3 +173,26 @@ def test_glue_refs_and_calls_are_matched():
                         "glue_across_seeds(f\"s_{name}\", 'video_cpu', f)"])
     assert [is_glued(k, glued) for k in ("a", "b", "m_K4_x", "m__x", "m_K4_typo_x", "c", "ab")] == [True, True, True, False, False, False, False]
     assert [is_glued(k, glued) for k in ("s_K4", "s_K4_sd", "s_K4_n", "s_K4_x", "s__sd")] == [True, True, True, False, False]
+
+
+def typed_percentages(markdown: list[str]) -> list[str]:
+    """Every percentage typed in the prose (outside glue and other roles, inline code and maths)."""
+    hits = []
+    for src in markdown:
+        text = src
+        for pattern in (ROLE, MATH, INLINE_CODE):
+            text = pattern.sub(" ", text)
+        for m in PERCENT.finditer(text):
+            hits.append(" ".join(text[max(0, m.start() - 50): m.end() + 10].split()))
+    return hits
+
+
+@pytest.mark.parametrize("py_path", CHAPTERS, ids=_ids)
+def test_no_typed_percentages(py_path: Path):
+    """A percentage in a chapter's prose is a measured or a published number: glue it, from a record or
+    from :data:`ebjepa_mini.paper.PAPER_VALUES` (``glue_paper``), so the appendix's one table of the paper's
+    numbers holds every one the book quotes. A setting written as maths (``$35\\,\\%$``) is not scanned."""
+    _skip_pending(py_path)
+    md, _ = chapter_cells(py_path)
+    hits = typed_percentages(md)
+    assert not hits, f"{py_path.name}: typed percentages (glue them, or write a setting as maths): {hits}"

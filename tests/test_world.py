@@ -9,7 +9,7 @@ import torch
 from ebjepa_mini.data import two_rooms as tr
 from ebjepa_mini.planning import evaluate
 from ebjepa_mini.presets import WorldSettings, get_preset
-from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, build_model, file_sha256,
+from ebjepa_mini.world import (PRETRAINED, WorldData, WorldModel, WorldWeights, file_sha256,
                                load_world_model, save_world_model, train_world_model, world_model_loss)
 
 TINY = WorldSettings(n_traj=400, clip_len=9, rollout_steps=4, batch_size=16, steps=60, stacks=(4, 8, 8), pool=2,
@@ -70,47 +70,52 @@ def test_short_training_learns_the_position_and_to_predict(tmp_path):
         train_world_model(TINY, steps=-1)
 
 
-#: a model saved before "one name per weight" (issue 21): flat *_coeff settings, std/cov/sim weights and history
-OLD_STYLE = {"settings": {**{k: v for k, v in asdict(TINY).items() if k != "weights"}, "stacks": list(TINY.stacks),
-                          "std_coeff": 16.0, "cov_coeff": 8.0, "sim_coeff": 12.0, "idm_coeff": 1.0},
-             "weights": {"std": 16.0, "cov": 8.0, "sim": 0.0, "idm": 1.0},
-             "history": {"step": [1.0, 2.0], "pred": [0.5, 0.4], "std": [0.3, 0.2], "cov": [0.1, 0.1], "sim": [0.0, 0.0],
-                         "idm": [0.2, 0.1], "total": [1.0, 0.9]}}
+#: the eq. 13 weights' names before "one name per weight" (issue 21): settings' keys, and term keys of
+#: ``weights`` / ``history`` / ``final_losses``; the committed files were migrated once and nothing reads them
+RETIRED_SETTINGS = {"std_coeff", "cov_coeff", "sim_coeff", "idm_coeff", "vicreg_std", "vicreg_cov", "sigreg_lambda"}
+RETIRED_TERMS = {"std", "cov", "sim"}
 
 
-def test_old_style_settings_weights_and_history_load_under_todays_names(tmp_path):
-    """One compatibility step (records.upgrade_weight_names) reads the old names of committed models and records."""
-    from ebjepa_mini.records import stored_results, upgrade_weight_names
-    from ebjepa_mini.train import save_checkpoint
+def retired_names(obj, where: str = "") -> list[str]:
+    """Where inside ``obj`` (a record, a card, a checkpoint's state) a retired weight name is a key."""
+    if isinstance(obj, dict):
+        parent = where.rsplit("/", 1)[-1]
+        return [f"{where}/{k}" for k in obj
+                if k in RETIRED_SETTINGS or (k in RETIRED_TERMS and parent in ("weights", "history", "final_losses"))] \
+            + [hit for k, v in obj.items() for hit in retired_names(v, f"{where}/{k}")]
+    if isinstance(obj, (list, tuple)):
+        return [hit for i, v in enumerate(obj) for hit in retired_names(v, f"{where}[{i}]")]
+    return []
 
-    new = upgrade_weight_names(OLD_STYLE)
-    assert new["settings"]["weights"] == {"variance": 16.0, "covariance": 8.0, "similarity": 12.0, "idm": 1.0}
-    assert "std_coeff" not in new["settings"] and OLD_STYLE["settings"]["std_coeff"] == 16.0   # a copy
-    assert new["weights"] == {"variance": 16.0, "covariance": 8.0, "similarity": 0.0, "idm": 1.0}
-    assert {"variance", "covariance", "similarity"} <= set(new["history"]) and "std" not in new["history"]
-    assert upgrade_weight_names(new) == new                                      # today's names pass unchanged
-    # a checkpoint in the old format loads into today's classes
-    path = save_checkpoint(tmp_path / "old.pt", {"state_dict": build_model(TINY).state_dict(), **OLD_STYLE})
-    run = load_world_model(path)
-    assert run.settings == TINY and run.settings.weights == WorldWeights()
-    assert run.weights == WorldWeights(similarity=0.0) and run.history["variance"] == [0.3, 0.2]
-    # a stored benchmark record: its world_settings and final_losses read with today's names
-    (tmp_path / "world_x_cpu.json").write_text(json.dumps({"world_settings": OLD_STYLE["settings"],
-                                                           "final_losses": {"std": 0.01, "cov": 0.07, "sim": 0.01},
-                                                           "settings": {"vicreg_std": 1.0, "vicreg_cov": 25.0,
-                                                                        "sigreg_lambda": 10.0}}))
-    rec = stored_results("world_*.json", folder=tmp_path)["world_x_cpu"]
-    assert rec["final_losses"] == {"variance": 0.01, "covariance": 0.07, "similarity": 0.01}
-    assert WorldSettings(**{**rec["world_settings"], "stacks": tuple(rec["world_settings"]["stacks"]),
-                            "weights": WorldWeights(**rec["world_settings"]["weights"])}) == TINY
-    assert rec["settings"] == {"variance": 1.0, "covariance": 25.0, "sigreg": 10.0}
+
+def test_committed_records_cards_and_checkpoints_use_todays_names():
+    """No committed record, model card or checkpoint carries a retired weight name, and every checkpoint stores
+    all the settings the loader needs: its walk length too (the loader fills nothing in)."""
+    from ebjepa_mini.train import load_checkpoint
+
+    assert retired_names({"final_losses": {"std": 0.1}, "world_settings": {"std_coeff": 16.0}}) == [
+        "/final_losses/std", "/world_settings/std_coeff"]                       # the check sees both kinds
+    assert retired_names({"across_seeds": {"std": 0.1}}) == []                    # a spread may be called std
+    root = Path(__file__).parents[1]
+    files = sorted(root.glob("bench/results/**/*.json")) + sorted(PRETRAINED.parent.glob("*.json"))
+    assert len(files) > 30
+    for path in files:
+        assert not retired_names(json.loads(path.read_text())), (path, retired_names(json.loads(path.read_text())))
+    checkpoints = sorted(PRETRAINED.parent.glob("*.pt"))
+    assert len(checkpoints) >= 3
+    for path in checkpoints:
+        state = load_checkpoint(path)
+        assert not retired_names({k: v for k, v in state.items() if k != "state_dict"}), path
+        s = state["settings"]
+        assert "walk_len" in s and set(state["weights"]) == set(asdict(WorldWeights())), path
+        assert {"variance", "covariance", "similarity"} <= set(state["history"]), path
+        settings = WorldSettings(**{**s, "stacks": tuple(s["stacks"]), "weights": WorldWeights(**s["weights"])})
+        assert load_world_model(path).settings == settings and settings.walk_len == s["walk_len"] >= s["clip_len"]
 
 
 def test_committed_models_load_with_their_weights():
-    """The committed models were saved with the old names; they load with the same values (α 16, β 8, δ 12, ω 1)."""
-    from ebjepa_mini.world import pretrained_path
-
-    for path in (PRETRAINED, pretrained_path("gpu")):
+    """The committed models load with the eq. 13 weights they were trained with (α 16, β 8, δ 12, ω 1)."""
+    for path in sorted(PRETRAINED.parent.glob("*.pt")):
         run = load_world_model(path)
         assert run.weights == run.settings.weights == WorldWeights(16.0, 8.0, 12.0, 1.0)
         assert {"pred", "variance", "covariance", "similarity", "idm"} <= set(run.history)
@@ -161,7 +166,7 @@ def test_gpu_model_is_carded_and_keeps_the_layout():
     assert card["sha256"] == file_sha256(path) and path.stat().st_size < 10e6
     assert card["preset"] == "gpu" and "H200" in card["hardware"] and card["settings"]["pool"] == 1
     run = load_world_model(path)
-    # saved before long walks existed: the loader says its clips were generated whole (walk_len = clip_len)
+    # saved before long walks existed: its clips were generated whole, so its settings store walk_len = clip_len
     assert run.settings == replace(get_preset("gpu").world, walk_len=get_preset("gpu").world.clip_len)
     # unlike the cpu model, its latent holds the wall and the door (its record, world_gpu.json, says 0.92 / 0.93)
     kept = layout_probe(run.model, n=600).kept
@@ -253,7 +258,9 @@ def test_bench_world_card_of_a_trained_model_points_to_the_record_of_its_evaluat
     card = json.loads((tmp_path / "m.json").read_text())
     record = json.loads(out.read_text())
     assert card["sha256"] == file_sha256(model) and card["train_s"] == record["train_wall_s"]
-    assert card["record"] == str(out) and "evaluation" not in card and "success_rate" not in card
+    # a record names no folder of the machine (records.write_json): a file outside the repository by its name
+    assert card["record"] == out.name and "evaluation" not in card and "success_rate" not in card
+    assert str(tmp_path) not in json.dumps(card) + json.dumps(record)
     assert record["tasks"] == "sample_tasks(2, seed=1000, fixed_wall=True)"          # ci: one layout
     diag = {k for k in record["results"][0] if k.startswith(("kept_", "door_wins_", "drift_px_"))
             or k in ("wall_stop", "door_pass")}

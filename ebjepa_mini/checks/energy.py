@@ -1,5 +1,6 @@
 """Checks of chapter 1's exercises (energy-based models): the relaxed free energy, the contrastive
-hinge, a flat (collapsed) energy and the unified JEPA energy (paper eq. 1).
+hinge, a flat (collapsed) energy, how cold the free energy must be to match its minimum, and the
+unified JEPA energy (paper eq. 1).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from .. import energy
 from ._common import _as_tensor, _correct
 
-__all__ = ["check_free_energy", "check_hinge_loss", "check_flat_energy", "check_jepa_energy"]
+__all__ = ["check_free_energy", "check_hinge_loss", "check_flat_energy", "check_cold_enough", "check_jepa_energy"]
 
 
 def check_free_energy(fn: Callable[[torch.Tensor, float], torch.Tensor], seed: int = 0) -> None:
@@ -91,6 +92,30 @@ def check_flat_energy(values: torch.Tensor, tol: float = 0.05) -> None:
         raise AssertionError(f"The energy varies over the plane (std {spread:.3f} > {tol}, max {top:.3f}): "
                              "it is not flat. With lam = 0 every point y can be decoded exactly; did you set lam=0?")
     _correct(f"Flat: std over the plane {spread:.4f}, max {top:.4f}. Every point has (almost) zero energy.")
+
+
+def check_cold_enough(beta: float, n_latent: int = 36, tol: float = 0.01, grid: int = 41) -> tuple[float, float]:
+    """Exercise 1.4: at inverse temperature ``beta``, ``F_beta`` must be within ``tol`` of ``F_inf`` everywhere.
+
+    The guarantee is the bound ``0 <= F_beta - F_inf <= log(n_latent) / beta``; the check also measures
+    the largest gap on a ``grid`` x ``grid`` plotting grid (float64).
+
+    Returns:
+        ``(bound, measured)``: ``log(n_latent) / beta`` and the largest measured gap on the grid.
+    """
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+        raise AssertionError(f"beta should be a positive number, got {beta!r}.")
+    y, _, _ = energy.make_grid(grid)
+    e = energy.latent_energy(y.double(), energy.latent_grid(n_latent).double())
+    gap = (energy.relaxed_min(e, float(beta)) - e.min(-1).values).max().item()
+    bound = math.log(n_latent) / beta
+    if bound > tol:
+        where = "also on this grid" if gap > tol else f"although on this grid the gap is only {gap:.4f}"
+        raise AssertionError(f"At beta = {beta:g} the bound log({n_latent}) / beta = {bound:.4f} exceeds {tol}: "
+                             f"nothing guarantees a gap below {tol} everywhere ({where}). Solve log(n) / beta <= {tol}.")
+    _correct(f"beta = {beta:g}: the bound guarantees a gap <= {bound:.4f}; the largest gap on a {grid} x {grid} "
+             f"grid is {gap:.4f}.")
+    return bound, gap
 
 
 def check_jepa_energy(fn: Callable, seed: int = 0) -> None:

@@ -1,5 +1,5 @@
-"""Checks of chapter 4's exercises (video prediction): the order of every rollout frame and the
-average precision of the detection read-out.
+"""Checks of chapter 4's exercises (video prediction): the order of every rollout frame, the
+average precision of the detection read-out and the drift of a rollout from the true representation.
 """
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Callable
 
 from ._common import _correct
 
-__all__ = ["check_prediction_orders", "check_average_precision"]
+__all__ = ["check_prediction_orders", "check_average_precision", "check_rollout_drift"]
 
 
 def check_prediction_orders(fn: Callable[[int, int], "object"]) -> None:
@@ -54,3 +54,40 @@ def check_average_precision(fn: Callable, seed: int = 0) -> None:
                                  "each distinct threshold the precision is weighted by the increase in recall; "
                                  "tied scores enter together.")
     _correct("Your average precision matches scikit-learn's on three cases, including ties.")
+
+
+def check_rollout_drift(fn: Callable, seed: int = 0) -> None:
+    """Exercise 4.3: ``fn(model, x, order) -> float`` must be the mean squared distance between the last
+    frame of the rollout state ``S^(order)`` and the true representation of the last frame.
+
+    Tested on a small random :class:`~ebjepa_mini.video.VideoJEPA` (eval mode) and random clips, for
+    orders 1, 3 and ``T - 2``; the reference uses :func:`~ebjepa_mini.rollout.rollout`.
+    """
+    import torch
+
+    from ..presets import VideoSettings
+    from ..rollout import rollout, teacher_forced
+    from ..video import VideoJEPA
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = VideoJEPA(VideoSettings(enc_width=4, pred_width=4, latent_dim=4, proj_hidden=8, proj_dim=8)).eval()
+        x = torch.rand(2, 10, 1, 16, 16)
+    with torch.no_grad():
+        z = model.encoder(x)
+        states = rollout(model.predictor, z, z.shape[1] - 2)
+        for order in (1, 3, z.shape[1] - 2):
+            want = (states[order][:, -1] - z[:, -1]).pow(2).mean().item()
+            got = fn(model, x.clone(), order)
+            got = float(got.item() if hasattr(got, "item") else got)
+            if abs(got - want) > 1e-5 * max(1.0, abs(want)):
+                if order > 1 and abs(got - (teacher_forced(model.predictor, z)[:, -1] - z[:, -1]).pow(2).mean().item()) < 1e-6:
+                    raise AssertionError(f"order = {order}: you return the teacher-forced (order-1) error. Roll the "
+                                         "predictor out `order` times and take the LAST state, rollout(...)[-1] "
+                                         "(or [order]).")
+                if abs(got - (states[order] - z).pow(2).mean().item()) < 1e-6:
+                    raise AssertionError(f"order = {order}: you average over all frames. Compare only the last frame "
+                                         "(index -1 along time), whose order is exactly `order` once order <= T - 2.")
+                raise AssertionError(f"order = {order}: expected {want:.6f}, got {got:.6f}. Encode x, roll out `order` "
+                                     "steps, and take the mean of (S[:, -1] - z[:, -1])**2.")
+    _correct("Your drift is the error of the last frame of S(order) against its true representation.")

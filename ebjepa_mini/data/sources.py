@@ -9,7 +9,9 @@ written by ``data_scripts/get_data.py`` (or the offline copies in CI):
 
 Without those files the loaders return a *fallback* built from scikit-learn's bundled
 8x8 digits (1,797 images, upsampled), with ``is_fallback=True`` and a ``source``
-string that says so and names the command that fetches the real data.
+string that says so and names the command that fetches the real data. A real data set's ``source``
+names the data set and its files, not the folder (records quote it: they name no folder of the
+machine that made them).
 """
 from __future__ import annotations
 
@@ -98,7 +100,7 @@ def load_mnist(allow_fallback: bool = True) -> ImageData:
     if path.exists():
         with np.load(path) as f:
             return ImageData(f["x_train"], f["y_train"].astype(np.int64), f["x_test"],
-                             f["y_test"].astype(np.int64), source=f"MNIST ({path})")
+                             f["y_test"].astype(np.int64), source=f"MNIST ({path.name})")
     if not allow_fallback:
         raise FileNotFoundError(f"{path} not found; run {FETCH_HINT}")
     _warn_fallback("mnist.npz")
@@ -121,7 +123,7 @@ def load_cifar10(prefer_full: bool = True, allow_fallback: bool = True) -> Image
     if train is not None and test.exists():
         with np.load(train) as a, np.load(test) as b:
             return ImageData(a["x"], a["y"].astype(np.int64), b["x"], b["y"].astype(np.int64),
-                             source=f"CIFAR-10 ({train.name} + {test.name} in {root})")
+                             source=f"CIFAR-10 ({train.name} + {test.name})")
     if not allow_fallback:
         raise FileNotFoundError(f"CIFAR-10 files not found in {root}; run {FETCH_HINT}")
     _warn_fallback("CIFAR-10")

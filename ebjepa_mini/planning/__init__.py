@@ -9,15 +9,18 @@ energy (:func:`~ebjepa_mini.planning.optimizers.planning_energy`, paper eq. 14):
 Both optimisers below are sampling-based ("zeroth-order"): they draw ``N`` action sequences from a
 Gaussian, score them with ``cost_fn``, keep the ``Q`` cheapest (the elites) and refit the Gaussian.
 
-* :func:`~ebjepa_mini.planning.optimizers.mppi` refits with weights ``w_i ∝ exp(-(S_i - S_min) / τ)`` over the elites (the paper's
-  convention: τ DIVIDES the cost gap; τ -> 0 keeps only the best elite, τ -> ∞ averages the elites
-  uniformly). The reference code multiplies by τ = 0.005 instead, which makes its weights almost
-  uniform; here that corresponds to a large τ.
+* :func:`~ebjepa_mini.planning.optimizers.mppi` moves the mean to the elites weighted by ``w_i ∝ exp(-(S_i - S_min) / τ)``
+  (the paper's convention: τ DIVIDES the cost gap; τ -> 0 keeps only the best elite, τ -> ∞ averages
+  the elites uniformly) and, as the paper's Algorithm 1, keeps σ fixed; ``update_std=True`` (the
+  book's planner, ``PlanSettings.update_std``) also refits σ, floored at ``min_std``. The reference
+  code multiplies by τ = 0.005 instead, which makes its weights almost uniform; here that
+  corresponds to a large τ.
 * :func:`~ebjepa_mini.planning.optimizers.cem` refits with the plain mean and standard deviation of the elites.
 
 Both return the final mean (paper Alg. 1). The reference MPPI executes a randomly drawn elite
 instead and restarts from zero at every replan (``PlanSettings.execute``, ``warm_start``); :func:`~ebjepa_mini.planning.episodes.evaluate` can warm
-start from the previous plan.
+start from the previous plan. :data:`~ebjepa_mini.presets.PAPER_PLANNER` and
+:data:`~ebjepa_mini.presets.REFERENCE_PLANNER` are the paper's and the reference code's planners as settings.
 
 ``cost_fn`` maps actions ``[N, H, A]`` to costs ``[N]``. For many episodes at once pass a batched
 ``init_mean`` of shape ``[E, H, A]``: ``cost_fn`` then maps ``[E, N, H, A]`` to ``[E, N]`` and the

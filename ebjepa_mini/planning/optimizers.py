@@ -21,7 +21,7 @@ def clip_norm(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
     return actions * torch.clamp(max_norm / (norm + 1e-6), max=1.0)
 
 
-def _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature=None):
+def _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature=None, min_std=0.0):
     for name, v in (("horizon", horizon), ("action_dim", action_dim), ("num_samples", num_samples),
                     ("num_iters", num_iters), ("num_elites", num_elites)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -32,10 +32,12 @@ def _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, t
         raise ValueError(f"noise_std must be > 0, got {noise_std!r}")
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0 (it divides the cost gap), got {temperature!r}")
+    if not 0 <= min_std <= noise_std:
+        raise ValueError(f"min_std must be in [0, noise_std = {noise_std}], got {min_std!r}")
 
 
 def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature,
-              init_mean, generator, max_norm, history, execute="mean"):
+              init_mean, generator, max_norm, history, execute="mean", update_std=True, min_std=0.0):
     batched = init_mean is not None and init_mean.dim() == 3
     if init_mean is None:
         mean = torch.zeros(1, horizon, action_dim, device=generator.device if generator is not None else "cpu")
@@ -59,13 +61,16 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
         if temperature is None:   # CEM
             w = torch.full((e, num_elites, 1, 1), 1.0 / num_elites, device=mean.device)
             mean = elites.mean(1)
-            std = elites.std(1) if num_elites > 1 else std
+            if update_std and num_elites > 1:
+                std = elites.std(1).clamp_min(min_std)
         else:                     # MPPI: w ∝ exp(-(S - S_min) / τ) over the elites
             w = torch.softmax(-(elite_cost - elite_cost[:, :1]) / temperature, dim=1)[:, :, None, None]
             mean = (w * elites).sum(1)
-            std = ((w * (elites - mean.unsqueeze(1)) ** 2).sum(1)).sqrt().clamp_min(1e-3)
+            if update_std:        # the book's variant; paper Alg. 1 keeps σ fixed
+                std = ((w * (elites - mean.unsqueeze(1)) ** 2).sum(1)).sqrt().clamp_min(min_std)
         if history is not None:
-            history.append({"samples": samples, "costs": costs, "elite_idx": idx, "mean": mean.clone()})
+            history.append({"samples": samples, "costs": costs, "elite_idx": idx, "mean": mean.clone(),
+                            "std": std.clone()})
     if execute == "elite":        # the reference: one elite of the last iteration, drawn with its weight
         pick = torch.multinomial(w[:, :, 0, 0], 1, generator=generator)[:, 0]
         mean = elites[torch.arange(e, device=mean.device), pick]
@@ -77,12 +82,16 @@ def _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, 
 def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
          num_iters: int, num_elites: int, noise_std: float, temperature: float, init_mean: torch.Tensor | None = None,
          generator: torch.Generator | None = None, max_norm: float | None = None,
-         history: list | None = None, execute: str = "mean") -> torch.Tensor:
-    """Model Predictive Path Integral control with elites (paper Alg. 1).
+         history: list | None = None, execute: str = "mean", update_std: bool = False,
+         min_std: float = 0.0) -> torch.Tensor:
+    """Model Predictive Path Integral control with elites (paper Alg. 1; the book's variants as options).
 
     Each of ``num_iters`` iterations: sample ``a_i = μ + σ ⊙ ε_i`` (``num_samples`` of them), score
     ``S_i = cost_fn(a_i)``, keep the ``num_elites`` lowest, weight them ``w_i ∝ exp(-(S_i - S_min)/τ)``
-    and set ``μ ← Σ w_i a_i``, ``σ ← sqrt(Σ w_i (a_i - μ)²)``.
+    and set ``μ ← Σ w_i a_i``. That is Algorithm 1 as the paper writes it (σ stays ``noise_std``).
+    With ``update_std=True`` (the book's variant and the reference code's) σ is also refitted,
+    ``σ ← max(sqrt(Σ w_i (a_i - μ)²), min_std)``: without a floor a small τ puts all the weight on one
+    elite and σ collapses to zero after one iteration.
 
     Args:
         cost_fn: actions ``[N, H, A]`` -> costs ``[N]`` (batched: ``[E, N, H, A]`` -> ``[E, N]``).
@@ -94,29 +103,33 @@ def mppi(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_d
         generator: torch.Generator for reproducible sampling; samples are drawn on ``init_mean``'s
             device (default: the generator's), which must be the generator's.
         max_norm: clip every sampled step to this length (``None``: no clipping).
-        history: if a list is given, one dict per iteration is appended (samples, costs, elites, mean).
+        history: if a list is given, one dict per iteration is appended (samples, costs, elites, the
+            updated mean and std).
         execute: ``"mean"`` returns ``μ`` (paper Alg. 1); ``"elite"`` returns one elite of the last
             iteration drawn with probability ``w_i`` (the reference code).
+        update_std: refit σ to the weighted elites (``False``: paper Alg. 1, σ fixed).
+        min_std: the floor of the refitted σ, in ``[0, noise_std]``.
 
     Returns:
         The optimised action sequence ``μ`` (or the drawn elite): ``[H, A]`` (or ``[E, H, A]``).
     """
-    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature)
+    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, temperature, min_std)
     if execute not in ("mean", "elite"):
         raise ValueError(f"execute must be 'mean' or 'elite', got {execute!r}")
     return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, float(temperature),
-                     init_mean, generator, max_norm, history, execute)
+                     init_mean, generator, max_norm, history, execute, bool(update_std), float(min_std))
 
 
 def cem(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_dim: int, num_samples: int,
         num_iters: int, num_elites: int, noise_std: float, init_mean: torch.Tensor | None = None,
         generator: torch.Generator | None = None, max_norm: float | None = None,
-        history: list | None = None) -> torch.Tensor:
+        history: list | None = None, min_std: float = 0.0) -> torch.Tensor:
     """Cross-Entropy Method: like :func:`~ebjepa_mini.planning.optimizers.mppi` but the elites are refitted with their plain mean and
-    (unbiased) standard deviation. Same arguments as :func:`~ebjepa_mini.planning.optimizers.mppi` except ``temperature``."""
-    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std)
+    (unbiased) standard deviation (floored at ``min_std``). Same arguments as :func:`~ebjepa_mini.planning.optimizers.mppi` except
+    ``temperature``, ``execute`` and ``update_std`` (CEM always refits σ)."""
+    _check(horizon, action_dim, num_samples, num_iters, num_elites, noise_std, None, min_std)
     return _optimise(cost_fn, horizon, action_dim, num_samples, num_iters, num_elites, noise_std, None,
-                     init_mean, generator, max_norm, history)
+                     init_mean, generator, max_norm, history, min_std=float(min_std))
 
 
 def plan(cost_fn: Callable[[torch.Tensor], torch.Tensor], settings: PlanSettings, planner: str = "mppi",
@@ -132,8 +145,9 @@ def plan(cost_fn: Callable[[torch.Tensor], torch.Tensor], settings: PlanSettings
                 num_iters=s.num_iters, num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init_mean,
                 generator=generator, max_norm=s.max_norm, history=history)
     if planner == "mppi":
-        return mppi(cost_fn, temperature=s.temperature, execute=s.execute, **args)
-    return cem(cost_fn, **args)
+        return mppi(cost_fn, temperature=s.temperature, execute=s.execute, update_std=s.update_std,
+                    min_std=s.min_std, **args)
+    return cem(cost_fn, min_std=s.min_std, **args)
 
 
 def planning_energy(z_traj: torch.Tensor, z_goal: torch.Tensor, cost: str = "cumulative") -> torch.Tensor:

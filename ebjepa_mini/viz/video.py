@@ -183,7 +183,7 @@ def plot_ap_by_horizon(curves: dict, paper: dict | None = None, title: str | Non
     last = max((len(ap) for ap in curves.values()), default=7) - 1
     for name, (first, end) in (paper or {}).items():
         ax.plot([0, last], [first, end], ":", marker="o", mfc="white", color=rollout_color(name), lw=1.2,
-                label=f"paper {name}, 50 epochs (j = 0 and {last})")
+                label=f"reference README {name}, 50 epochs (j = 0 and {last}, read off a plot)")
     ax.set(xlabel="horizon index j (AP_j: (j+1)-step-ahead prediction)", ylabel="average precision",
            title=title or "detection AP vs prediction horizon", ylim=(0, 1))
     ax.legend(fontsize=8)
