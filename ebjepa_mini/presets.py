@@ -151,6 +151,7 @@ class WorldSettings:
     pred_hidden: int = 256       # width of the "mlp" predictor's two hidden layers
     layout_dim: int = 0          # > 0: a layout code of the wall channel, carried in the latent and modulating the
                                  # "mlp" predictor (0: the paper's single latent)
+    layout_pool: int = 4         # the layout code's encoder average-pools the 65x65 wall channel by this factor
     idm_hidden: int = 256
     probe_hidden: int = 512
     lr: float = 1e-3

@@ -57,7 +57,7 @@ class WorldModel(nn.Module):
 
     def __init__(self, stacks=(16, 32, 32), blocks: int = 2, latent_dim: int = 512, idm_hidden: int = 256,
                  probe_hidden: int = 512, action_dim: int = 2, pool: int = 1, predictor: str = "gru",
-                 pred_hidden: int = 256, layout_dim: int = 0):
+                 pred_hidden: int = 256, layout_dim: int = 0, layout_pool: int = 4):
         super().__init__()
         if predictor not in PREDICTORS:
             raise ValueError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
@@ -69,7 +69,7 @@ class WorldModel(nn.Module):
         self.encoder = ImpalaEncoder(2, tuple(stacks), blocks, latent_dim, pool=pool)
         full = latent_dim + layout_dim
         if layout_dim:     # the wall channel alone -> a layout code; it modulates the predictor (FiLM)
-            self.layout = ImpalaEncoder(1, (8, 16), 1, layout_dim, pool=2 * pool)
+            self.layout = ImpalaEncoder(1, (8, 16), 1, layout_dim, pool=layout_pool)
             self.film = nn.Linear(layout_dim, 2 * pred_hidden)
         if predictor == "gru":
             self.gru = nn.GRUCell(action_dim, latent_dim)
@@ -89,10 +89,12 @@ class WorldModel(nn.Module):
         x = obs.reshape(-1, *obs.shape[-3:])
         if x.device.type == "cpu" and obs.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last)
-        z = self.encoder(x)
-        if self.layout_dim:
-            z = torch.cat([z, self.layout(x[:, 1:2])], -1)
-        return z.reshape(*lead, -1)
+        z = self.encoder(x).reshape(*lead, -1)
+        if self.layout_dim:      # the layout is the same in every frame of a clip: encode the first frame's walls
+            walls = obs[:, :1, 1:2] if obs.dim() == 5 else obs[:, None, 1:2]
+            c = self.layout(walls.reshape(-1, *walls.shape[-3:])).reshape(*walls.shape[:2], -1)
+            z = torch.cat([z, c.expand(*lead, -1) if obs.dim() == 5 else c[:, 0]], -1)
+        return z
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference
@@ -229,7 +231,7 @@ class WorldRun:
 def build_model(settings: WorldSettings) -> WorldModel:
     return WorldModel(settings.stacks, settings.blocks, settings.latent_dim, settings.idm_hidden, settings.probe_hidden,
                       pool=settings.pool, predictor=settings.predictor, pred_hidden=settings.pred_hidden,
-                      layout_dim=settings.layout_dim)
+                      layout_dim=settings.layout_dim, layout_pool=settings.layout_pool)
 
 
 def train_world_model(settings: WorldSettings | str | None = None, weights: WorldWeights | None = None, seed: int = 0,

@@ -371,3 +371,29 @@ def test_plan_settings_are_checked_and_the_reference_planner_executes_an_elite()
     assert not torch.allclose(out, last["mean"][0])
     with pytest.raises(ValueError, match="execute"):
         mppi(cost, 5, 2, 64, 3, 8, 1.0, 1.0, execute="best")
+
+
+def test_planner_lab_sliders_cannot_collapse_sigma():
+    """The Planner Lab's temperature slider goes down to 1e-3; the σ floor keeps every iteration searching."""
+    from ebjepa_mini.presets import get_preset
+    from ebjepa_mini.widgets import PlannerLab
+
+    settings = get_preset("ci").plan
+    lab = PlannerLab(settings=settings).set(temperature=1e-3, num_samples=16, num_elites=4, horizon=8)
+    hist = lab.plan_once()
+    assert len(hist) == settings.num_iters
+    assert min(float(h["std"].min()) for h in hist) >= settings.min_std > 0
+
+
+def test_paper_planner_is_algorithm_1_and_bench_applies_it():
+    """presets.PAPER_PLANNER is Algorithm 1 as the paper writes it; ``bench world --paper-planner`` plans
+    with it (the preset's sizes kept) and refuses to be combined with --reference-planner."""
+    from ebjepa_mini import bench
+    from ebjepa_mini.presets import PAPER_PLANNER
+
+    p = PAPER_PLANNER
+    assert (not p.update_std, p.temperature, p.noise_std, p.replan_every, p.warm_start, p.max_norm, p.execute) == \
+        (True, 0.005, 2.0, 1, False, None, "mean")
+    assert (p.horizon, p.num_samples, p.num_iters, p.num_elites, p.max_steps) == (90, 200, 20, 20, 200)   # Table 7
+    with pytest.raises(SystemExit):
+        bench.main(["world", "--preset", "ci", "--paper-planner", "--reference-planner"])
