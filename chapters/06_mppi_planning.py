@@ -259,11 +259,11 @@ print(f"my_mppi = mppi (max difference {(mine - theirs).abs().max():.1e}); energ
 # | `num_iters` | $J = 20$ | $J = 5$ | the budget |
 # | `replan_every` | 1 action per plan | 4 actions per plan | the budget: 50 plans per episode instead of 200 |
 # | `warm_start` | every plan from $\mu = 0$ | from the previous plan, shifted | five iterations continue the last search instead of starting over |
-# | `max_norm` | no step cap | every step at most $2.45\sqrt 2$ px | the diagonal of the action box (exercise {ref}`ex-plan-4`) |
+# | `max_norm` | no step cap | every step at most $2.45\sqrt 2$ px | the diagonal of the action box ({ref}`ex-plan-4`) |
 #
 # In code the σ refit is the only change inside the loop: `my_mppi` plus one line,
-# `sigma = ((w * (a[idx] - mu) ** 2).sum(0).sqrt()).clamp_min(min_std)` after step 4 (exercise
-# {ref}`ex-plan-6` writes it). What each change is worth, measured with chapter 5's model on the
+# `sigma = ((w * (a[idx] - mu) ** 2).sum(0).sqrt()).clamp_min(min_std)` after step 4
+# ({ref}`ex-plan-6` writes it). What each change is worth, measured with chapter 5's model on the
 # same 100 fixed-wall tasks, one change switched back at a time (the planning time is for the 100
 # episodes in one batch on 2 CPU cores, see the note under the table):
 
@@ -313,7 +313,7 @@ for tag, label in PLAN_ROWS:           # records world_cpu-plan-TAG.json; glue k
 # {glue:text}`ch6_plan_fixedstd_success:.0f` %, the old floor {glue:text}`ch6_plan_floor0_success:.0f` %,
 # $\tau = 0.005$: {glue:text}`ch6_plan_tau0005_success:.0f` %, no warm start
 # {glue:text}`ch6_plan_nowarm_success:.0f` %. The step cap is the exception: without it
-# {glue:text}`ch6_plan_nocap_success:.0f` % (exercise {ref}`ex-plan-4` shows what the cap does to the
+# {glue:text}`ch6_plan_nocap_success:.0f` % ({ref}`ex-plan-4` shows what the cap does to the
 # energy of a detour). What the other changes buy is cost: Algorithm 1 as written spends
 # {glue:text}`ch6_plan_paper_calls:.1f` million predictor steps per episode, the `cpu` planner
 # {glue:text}`ch6_plan_book_calls:.1f` million, and Algorithm 1 succeeds on
