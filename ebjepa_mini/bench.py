@@ -346,8 +346,7 @@ def main(argv=None) -> int:
         summary = {"collapse": bench_collapse, "image": bench_image,
                    "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": without_machine_paths("python -m ebjepa_mini.bench "
-                                         + " ".join(argv if argv is not None else sys.argv[1:])),
+              "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "torch": torch.__version__, **summary}
     if out:
         print(f"wrote {write_json(out, record)}", file=sys.stderr)

@@ -73,9 +73,10 @@ class WorldModel(nn.Module):
             self.film = nn.Linear(layout_dim, 2 * pred_hidden)
         if predictor == "gru":
             self.gru = nn.GRUCell(action_dim, latent_dim)
-        else:   # "mlp": a residual two-hidden-layer MLP on [z_t, a_t]
-            self.mlp = nn.Sequential(nn.Linear(latent_dim + action_dim, pred_hidden), nn.GELU(),
-                                     nn.Linear(pred_hidden, pred_hidden), nn.GELU(), nn.Linear(pred_hidden, latent_dim))
+        else:   # "mlp": a residual two-hidden-layer MLP on [z_t, a_t]; the layout code acts between its first two layers
+            self.mlp_in = nn.Linear(latent_dim + action_dim, pred_hidden)
+            self.mlp_out = nn.Sequential(nn.GELU(), nn.Linear(pred_hidden, pred_hidden), nn.GELU(),
+                                         nn.Linear(pred_hidden, latent_dim))
         self.idm = nn.Sequential(nn.Linear(2 * full, idm_hidden), nn.ReLU(), nn.Linear(idm_hidden, idm_hidden),
                                  nn.ReLU(), nn.Linear(idm_hidden, action_dim))
         self.probe = nn.Sequential(nn.Linear(full, probe_hidden), nn.ReLU(), nn.Linear(probe_hidden, 2))
@@ -91,9 +92,8 @@ class WorldModel(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         z = self.encoder(x).reshape(*lead, -1)
         if self.layout_dim:      # the layout is the same in every frame of a clip: encode the first frame's walls
-            walls = obs[:, :1, 1:2] if obs.dim() == 5 else obs[:, None, 1:2]
-            c = self.layout(walls.reshape(-1, *walls.shape[-3:])).reshape(*walls.shape[:2], -1)
-            z = torch.cat([z, c.expand(*lead, -1) if obs.dim() == 5 else c[:, 0]], -1)
+            c = self.layout(obs[:, 0, 1:2] if obs.dim() == 5 else obs[:, 1:2])              # [B, layout_dim]
+            z = torch.cat([z, c[:, None].expand(*lead, -1) if obs.dim() == 5 else c], -1)
         return z
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -104,13 +104,12 @@ class WorldModel(nn.Module):
         move). ``[N, D(+layout_dim)], [N, A] -> [N, D(+layout_dim)]``."""
         if self.predictor == "gru":
             return self.encoder.norm(self.gru(a, z))
-        if not self.layout_dim:
-            return self.encoder.norm(z + self.mlp(torch.cat([z, a], -1)))
-        zd, c = z[..., :self.latent_dim], z[..., self.latent_dim:]
-        gamma, beta = self.film(c).chunk(2, -1)
-        h = self.mlp[1](self.mlp[0](torch.cat([zd, a], -1)) * (1 + gamma) + beta)
-        h = self.mlp[4](self.mlp[3](self.mlp[2](h)))
-        return torch.cat([self.encoder.norm(zd + h), c], -1)
+        zd, c = z[..., :self.latent_dim], z[..., self.latent_dim:]    # c is empty without a layout code
+        h = self.mlp_in(torch.cat([zd, a], -1))
+        if self.layout_dim:
+            gamma, beta = self.film(c).chunk(2, -1)
+            h = h * (1 + gamma) + beta
+        return torch.cat([self.encoder.norm(zd + self.mlp_out(h)), c], -1)
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Autoregressive latent rollout (paper eq. 9): ``[N, D], [N, H, A] -> [N, H+1, D]`` (index 0 is ``z0``)."""
