@@ -328,9 +328,9 @@ for tag, label in PLAN_ROWS:           # records world_cpu-plan-TAG.json; glue k
 history = []
 # cost_fn(a) = planning_energy(model.rollout(z0, a), zg): roll out every sampled sequence from the
 # current latent, then score the imagined latents with eq. (eq-planning-energy)
-cost_fn = latent_cost_fn(model, z0, zg, "cumulative")
+cost_fn = latent_cost_fn(model, z0, zg, P.cost)        # P.cost: "cumulative", eq. (eq-planning-energy)
 with torch.no_grad():
-    one_plan = plan(cost_fn, P, "mppi", generator=torch.Generator().manual_seed(0), history=history)
+    one_plan = plan(cost_fn, P, generator=torch.Generator().manual_seed(0), history=history)   # P.planner: "mppi"
 
 
 def decode(a):
@@ -376,7 +376,7 @@ for tau in (0.01, P.temperature, 100.0):
     for floor in (0.0, P.min_std):
         hist = []
         with torch.no_grad():
-            plan(cost_fn, replace(P, temperature=tau, min_std=floor), "mppi",
+            plan(cost_fn, replace(P, temperature=tau, min_std=floor),
                  generator=torch.Generator().manual_seed(0), history=hist)
             costs = [round(cost_fn(h["mean"]).item(), 1) for h in hist]      # h["mean"]: [1, H, 2]
         w = torch.softmax(-(hist[0]["costs"][0].sort().values[:P.num_elites] - hist[0]["costs"][0].min()) / tau, 0)
@@ -392,7 +392,7 @@ for tau in (0.01, P.temperature, 100.0):
 # All episodes run in one batch: one call of the model scores the samples of every episode.
 
 # %% mystnb={"image": {"alt": "Grid of Two Rooms layouts, one per evaluation episode, each with the executed path in blue from an open circle (start) to a filled dot (end), the goal in green and a title giving success or failure and the final distance to the goal."}}
-result = evaluate(model, {k: v[:P.episodes] for k, v in tasks.items()}, P, planner="mppi", cost="cumulative")
+result = evaluate(model, {k: v[:P.episodes] for k, v in tasks.items()}, P)      # P.planner "mppi", P.cost "cumulative"
 print(result.summary())
 fig = viz.plot_episodes(result, n=min(8, P.episodes))
 plt.show()

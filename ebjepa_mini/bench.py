@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .presets import PRESET_NAMES, get_preset, parse_overrides
+from .presets import COSTS, PLANNERS, PRESET_NAMES, get_preset, parse_overrides
 from .records import hardware, record_name, without_machine_paths, write_json
 
 BENCHMARKS = ("collapse", "image", "video", "world", "chapters")
@@ -75,8 +75,9 @@ def bench_collapse(preset: str, seed: int = 0) -> dict:
     }
 
 
-def bench_image(preset: str, seed: int = 0) -> dict:
-    """Run chapter 3's five configurations under ``preset``; return the summary dict."""
+def bench_image(preset: str, seed: int = 0, commit: str | None = None) -> dict:
+    """Run chapter 3's five configurations under ``preset``; return the summary dict. ``commit``: the
+    command line, given to commit every trained run as a train-or-load asset (``ImageExperiment.commit``)."""
     from .image import BENCH_CONFIGS, ImageExperiment
 
     t0 = time.perf_counter()
@@ -88,6 +89,8 @@ def bench_image(preset: str, seed: int = 0) -> dict:
     def log(run):
         records.append(run.summary())
         print(f"  {records[-1]}", file=sys.stderr, flush=True)
+        if commit and run.steps:
+            print(f"  committed {exp.commit(run, commit).name}", file=sys.stderr, flush=True)
 
     exp.compare(BENCH_CONFIGS, log=log)
     steps = sum(r["steps"] for r in records)
@@ -134,6 +137,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
         p = replace(p, plan=replace(p.plan, max_norm=float(max_norm)))
     if world_overrides or plan_overrides:           # the record's settings say which
         p = replace(p, world=replace(p.world, **(world_overrides or {})), plan=replace(p.plan, **(plan_overrides or {})))
+    p = replace(p, plan=replace(p.plan, planner=planner, cost=cost))     # one planning request, validated here
     device = "cuda" if torch.cuda.is_available() and oracle != "positions" else "cpu"
     t0 = time.perf_counter()
     if oracle == "positions":
@@ -156,8 +160,7 @@ def bench_world(preset: str, seed: int = 0, checkpoint: str | None = None, plann
     n = episodes or p.plan.episodes
     fixed = p.world.fixed_wall if run is None else run.settings.fixed_wall
     tasks = sample_tasks(n, seed=EVAL_SEED + seed, fixed_wall=fixed)   # evaluation tasks, disjoint from training seeds
-    res = evaluate(None if run is None else run.model, tasks, p.plan, planner=planner, cost=cost, seed=seed,
-                   oracle=oracle, device=device)
+    res = evaluate(None if run is None else run.model, tasks, p.plan, seed=seed, oracle=oracle, device=device)
     summary = res.summary()    # planner, cost, episodes, success_rate, mean_final_distance, failures, plan time
     diag = {} if oracle else world_diagnostics(run.model, tasks, p.plan, device, fixed_wall=fixed)
     hist = {} if run is None else run.history
@@ -188,9 +191,10 @@ def _tasks_call(n: int, seed: int, fixed_wall: bool) -> str:
     return f"sample_tasks({n}, seed={EVAL_SEED + seed}" + (", fixed_wall=True)" if fixed_wall else ")")
 
 
-def bench_video(preset: str, seed: int = 0) -> dict:
+def bench_video(preset: str, seed: int = 0, commit: str | None = None) -> dict:
     """Run chapter 4's comparison under ``preset``: the untrained encoder, then K = 1 and K = 4 (the
-    preset's ``video.rollout_steps``); return the summary dict (AP per horizon, mAP, wall time)."""
+    preset's ``video.rollout_steps``); return the summary dict (AP per horizon, mAP, wall time).
+    ``commit``: the command line, given to commit every run as a train-or-load asset (``VideoExperiment.commit``)."""
     from .video import VideoExperiment
 
     t0 = time.perf_counter()
@@ -201,6 +205,8 @@ def bench_video(preset: str, seed: int = 0) -> dict:
         run = exp.train(k, progress=False)
         records.append(run.summary())
         print(f"  {run}", file=sys.stderr, flush=True)
+        if commit:
+            print(f"  committed {exp.commit(run, commit).name}", file=sys.stderr, flush=True)
     base = records[0]
     trained = records[1:]
     steps = sum(r["steps"] for r in trained)
@@ -274,8 +280,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="write the result record to this JSON file")
     world = parser.add_argument_group("world benchmark")
     world.add_argument("--checkpoint", default=None, help="load this world model instead of training")
-    world.add_argument("--planner", default="mppi", choices=("mppi", "cem"))
-    world.add_argument("--cost", default="cumulative", choices=("cumulative", "last"))
+    world.add_argument("--planner", default="mppi", choices=PLANNERS)
+    world.add_argument("--cost", default="cumulative", choices=COSTS)
     world.add_argument("--ablation", default=None, choices=tuple(ABLATION_TAGS),
                        help="train with this eq. 13 coefficient set to 0")
     world.add_argument("--episodes", type=int, default=None, help="override preset.plan.episodes")
@@ -296,6 +302,9 @@ def main(argv=None) -> int:
     world.add_argument("--paper-planner", action="store_true",
                        help="plan with paper Algorithm 1 as written (presets.PAPER_PLANNER: σ = 2 fixed, τ = 0.005, "
                             "one action per plan, no warm start, no step cap), with the preset's sizes")
+    parser.add_argument("--commit-runs", action="store_true",
+                        help="image, video: also write every trained run to ebjepa_mini/assets/runs/ with its card, "
+                             "where the chapters load it instead of training (train-or-load)")
     parser.add_argument("--tag", default=None, help="a variant's name, appended to the record's file name: NAME_PRESET-TAG.json")
     args = parser.parse_args(argv)
     preset = get_preset(args.preset).name       # validates the name before any compute
@@ -334,6 +343,9 @@ def main(argv=None) -> int:
         variants = (args.planner if args.planner != "mppi" else None, args.cost if args.cost != "cumulative" else None,
                     ABLATION_TAGS.get(args.ablation), ORACLE_TAGS.get(args.oracle),
                     f"max-norm-{args.max_norm:g}" if args.max_norm is not None else None)
+    if args.commit_runs and args.benchmark not in ("image", "video"):
+        parser.error(f"--commit-runs applies to the image and video benchmarks, not {args.benchmark!r}")
+    command = "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     out = args.out or (Path("bench", "results", record_name(args.benchmark, preset, variants, args.tag, args.seed))
                        if args.save else None)
     if args.benchmark == "world":
@@ -342,11 +354,13 @@ def main(argv=None) -> int:
         summary = bench_world(preset, args.seed, args.checkpoint, args.planner, args.cost, args.ablation,
                               args.save_model, args.episodes, args.oracle, args.max_norm, world_over, plan_over,
                               record_path=out)
+    elif args.benchmark in ("image", "video"):
+        summary = {"image": bench_image, "video": bench_video}[args.benchmark](
+            preset, seed=args.seed, commit=command if args.commit_runs else None)
     else:
-        summary = {"collapse": bench_collapse, "image": bench_image,
-                   "video": bench_video, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
+        summary = {"collapse": bench_collapse, "chapters": bench_chapters}[args.benchmark](preset, seed=args.seed)
     record = {"hardware": hardware(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": "python -m ebjepa_mini.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "command": command,
               "torch": torch.__version__, **summary}
     if out:
         print(f"wrote {write_json(out, record)}", file=sys.stderr)

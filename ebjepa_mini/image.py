@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,8 @@ from .optim import LARS
 from .presets import ImageSettings
 from .probes import ProbeResult, linear_probe
 from .regularizers import RegularizerWeights, two_view_loss
-from .train import NonFiniteLossError, Trainer, warmup_cosine
+from .records import hardware
+from .train import NonFiniteLossError, Trainer, commit_run, load_run, run_path, warmup_cosine
 
 __all__ = ["ImageExperiment", "ImageRun", "BENCH_CONFIGS", "HEALTHY_CONFIGS", "config_weights", "build_encoder",
            "build_optimizer"]
@@ -43,6 +44,7 @@ __all__ = ["ImageExperiment", "ImageRun", "BENCH_CONFIGS", "HEALTHY_CONFIGS", "c
 BENCH_CONFIGS = ("random_init", "vicreg", "sigreg", "sigreg_lambda_0.1", "vicreg_std100_cov100")
 #: Configurations trained for ``settings.steps`` (the others, the sensitivity runs, for ``sweep_steps``).
 HEALTHY_CONFIGS = ("vicreg", "sigreg")
+CODE_VERSION = 1     # bump when a code change would change a trained run: committed runs of older code are not loaded
 
 _SIG_RE = re.compile(r"^sigreg_lambda_([0-9.eE+-]+)$")
 _VIC_RE = re.compile(r"^vicreg_std([0-9.eE+-]+)_cov([0-9.eE+-]+)$")
@@ -122,6 +124,8 @@ class ImageRun:
     proj_std: float              # mean per-dimension std of projector outputs (test images)
     z_proj: torch.Tensor         # projector outputs of up to 1024 test images [n, P]
     diverged_at: int | None = None   # the step whose loss was NaN/inf (training stopped there), else None
+    model: ImageJEPA | None = field(default=None, repr=False)
+    loaded: str | None = None    # the committed run's file when it was loaded, not trained (train-or-load)
 
     @property
     def probe_acc(self) -> float:
@@ -283,6 +287,39 @@ class ImageExperiment:
         self.runs[name] = run
         return run
 
+    # -- train-or-load --------------------------------------------------------------------------
+    def run_file(self, name: str) -> Path:
+        """Where the committed run of config ``name`` with these settings, data and seed lives."""
+        return run_path("image", name, {**asdict(self.cfg), "data": self.data_source}, self.seed, CODE_VERSION)
+
+    def load_or_train(self, name: str, progress: bool | None = None) -> ImageRun:
+        """Train-or-load: evaluate the committed run of ``name`` when one was trained with exactly these
+        settings, data, seed and code (:meth:`run_file`; ``EBJEPA_RETRAIN=1`` refuses it), else :meth:`train`.
+        A loaded run keeps the training history and time of the run that made it; its ``loaded`` names the file."""
+        weights, _, family = config_weights(name, self.cfg)
+        state = load_run(self.run_file(name)) if self.steps_for(name) > 0 else None
+        if state is None:
+            return self.train(name, progress=progress)
+        model = self.model(name)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()})
+        run = self.evaluate(model, name, family, state["steps"], state["seconds"], state["history"],
+                            asdict(weights) if weights is not None else None)
+        run.diverged_at, run.loaded = state.get("diverged_at"), self.run_file(name).name
+        self.runs[name] = run
+        return run
+
+    def commit(self, run: ImageRun, command: str) -> Path:
+        """Write ``run`` where :meth:`load_or_train` finds it, with its card (projector weights in float16)."""
+        if run.model is None or not run.steps or run.steps != self.steps_for(run.name):
+            raise ValueError(f"run {run.name!r} trained {run.steps} steps, not the settings' {self.steps_for(run.name)}: "
+                             "not committed")
+        state = {"state_dict": run.model.state_dict(), "steps": run.steps, "seconds": run.seconds,
+                 "history": run.history, "diverged_at": run.diverged_at}
+        card = {"command": command, "hardware": hardware(), "name": run.name, "seed": self.seed,
+                "data": self.data_source, "settings": asdict(self.cfg), "code_version": CODE_VERSION,
+                "summary": run.summary()}
+        return commit_run(self.run_file(run.name), state, card, half=("projector.",))
+
     @torch.no_grad()
     def features(self, model: ImageJEPA, images: torch.Tensor, projected: bool = False) -> torch.Tensor:
         """Frozen features of unaugmented images (eval mode, BatchNorm running statistics), on CPU."""
@@ -308,7 +345,7 @@ class ImageExperiment:
         z = self.features(model, self.test_images[:1024], projected=True)
         return ImageRun(name, family, weights, steps, seconds, history or {}, probe,
                         effective_rank(f_te, centered=False), effective_rank(f_te, centered=True),
-                        covariance_spectrum(f_te), float(per_dim_std(z).mean()), z)
+                        covariance_spectrum(f_te), float(per_dim_std(z).mean()), z, model=model)
 
     def compare(self, names=BENCH_CONFIGS, progress: bool | None = None, log=None) -> dict[str, ImageRun]:
         """Train and evaluate several configurations in turn; ``log(run)`` after each."""

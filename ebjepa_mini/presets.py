@@ -149,9 +149,11 @@ class WorldSettings:
     latent_dim: int = 512        # D
     predictor: str = "gru"       # g_φ: "gru" (paper: a GRU cell whose hidden state is z) or "mlp" (residual MLP on [z, a])
     pred_hidden: int = 256       # width of the "mlp" predictor's two hidden layers
-    layout_dim: int = 0          # > 0: a layout code of the wall channel, carried in the latent and modulating the
-                                 # "mlp" predictor (0: the paper's single latent)
-    layout_pool: int = 4         # the layout code's encoder average-pools the 65x65 wall channel by this factor
+    layout: str = "none"         # a layout code carried in the latent beside the moving part, modulating the "mlp"
+                                 # predictor: "none" (the paper's single latent), "learned" (a small IMPALA net on the
+                                 # wall channel) or "walls" (the wall channel's row and column means, nothing learned)
+    layout_dim: int = 16         # size of the "learned" layout code
+    layout_pool: int = 4         # the "learned" code's encoder average-pools the 65x65 wall channel by this factor
     idm_hidden: int = 256
     probe_hidden: int = 512
     lr: float = 1e-3
@@ -188,6 +190,8 @@ class PlanSettings:
     min_std: float = 0.3         # floor of the refitted σ (0.001 before 2026-12-07: a small τ collapsed σ after one iteration)
     execute: str = "mean"        # "mean": execute the final mean (paper Alg. 1); "elite": one elite of the
                                  # last iteration drawn with its weight (the reference code)
+    planner: str = "mppi"        # the optimiser: "mppi" (paper Alg. 1) or "cem" (the paper's comparison, Table 4)
+    cost: str = "cumulative"     # the planning energy: "cumulative" (paper eq. 14, every step) or "last" (final step)
 
     def __post_init__(self):
         for name in ("episodes", "max_steps", "replan_every", "horizon", "num_samples", "num_iters", "num_elites"):
@@ -203,11 +207,14 @@ class PlanSettings:
             raise ValueError(f"PlanSettings.min_std must be a number in [0, noise_std = {self.noise_std}], got {self.min_std!r}")
         if self.max_norm is not None and not self.max_norm > 0:
             raise ValueError(f"PlanSettings.max_norm must be None or > 0, got {self.max_norm!r}")
-        if self.execute not in EXECUTE:
-            raise ValueError(f"PlanSettings.execute must be one of {EXECUTE}, got {self.execute!r}")
+        for name, allowed in (("execute", EXECUTE), ("planner", PLANNERS), ("cost", COSTS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"PlanSettings.{name} must be one of {allowed}, got {getattr(self, name)!r}")
 
 
 EXECUTE = ("mean", "elite")
+PLANNERS = ("mppi", "cem")       # the planners (chapter 6); ebjepa_mini.planning implements them
+COSTS = ("cumulative", "last")   # the planning energies (paper eq. 14 and its last-step variant)
 
 #: the reference code's MPPI (paper Table 7 sizes): its weights exp(-0.005·(S_i - S_min)) are this
 #: book's τ = 200; a fresh plan from zero mean at every step; no step clipping; a sampled elite executed

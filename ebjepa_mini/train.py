@@ -8,6 +8,9 @@ checkpoint written by :meth:`Trainer.save` resumes exactly where it stopped.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 import math
 import os
 import tempfile
@@ -19,7 +22,10 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-__all__ = ["Trainer", "NonFiniteLossError", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
+from .records import write_json
+
+__all__ = ["Trainer", "NonFiniteLossError", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "file_sha256",
+           "RUNS_DIR", "RETRAIN_ENV", "run_path", "load_run", "commit_run"]
 
 CHECKPOINT_VERSION = 1
 
@@ -66,6 +72,56 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         raise ValueError(f"{path} is not an ebjepa_mini checkpoint of version {CHECKPOINT_VERSION}")
     return state
+
+
+def file_sha256(path) -> str:
+    """The sha256 of a file (the cards of committed models name it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- train-or-load: the committed runs of the chapters' comparisons ---------------------------------
+
+#: where committed runs live: ``FAMILY_NAME_KEY.pt`` and its card ``FAMILY_NAME_KEY.json``
+RUNS_DIR = Path(__file__).parent / "assets" / "runs"
+#: ``EBJEPA_RETRAIN=1`` makes every chapter train everything again instead of loading committed runs
+RETRAIN_ENV = "EBJEPA_RETRAIN"
+
+
+def run_path(family: str, name: str, settings: dict, seed: int, code_version: int, folder=None) -> Path:
+    """Where the committed run of configuration ``name`` of an experiment ``family`` (``"image"``, ``"video"``)
+    trained with these ``settings`` (a dict) and ``seed`` lives. The file name ends in a key hashed from
+    all of them and the family's ``code_version`` (bumped when its model or training code changes), so a
+    run is only ever loaded where the same code with the same settings would have trained it."""
+    blob = json.dumps({"family": family, "name": name, "settings": settings, "seed": seed, "code": code_version},
+                      sort_keys=True, default=list)
+    return Path(folder or RUNS_DIR) / f"{family}_{name}_{hashlib.sha256(blob.encode()).hexdigest()[:10]}.pt"
+
+
+def load_run(path: Path) -> dict[str, Any] | None:
+    """The state of a committed run at ``path`` (:func:`run_path`), or ``None`` when there is none or
+    ``EBJEPA_RETRAIN=1`` asks to train again."""
+    if os.environ.get(RETRAIN_ENV, "0") not in ("", "0") or not Path(path).exists():
+        return None
+    return load_checkpoint(path)
+
+
+def commit_run(path: Path, state: dict[str, Any], card: dict[str, Any], half: tuple[str, ...] = ()) -> Path:
+    """Atomically write a run's ``state`` (its ``"state_dict"`` as float32; parameters whose name starts with
+    a prefix in ``half`` as float16, to keep committed files small) and a JSON card beside it with the
+    file's sha256, size and date plus ``card`` (command, hardware, settings)."""
+    sd = {k: (v.detach().cpu().half() if v.is_floating_point() and k.startswith(half) else
+              v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()).contiguous()
+          for k, v in state["state_dict"].items()}
+    save_checkpoint(path, {**state, "state_dict": sd})
+    meta = {"file": Path(path).name, "sha256": file_sha256(path), "bytes": Path(path).stat().st_size,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "half_precision": list(half), **card}
+    write_json(Path(path).with_suffix(".json"), meta)
+    return Path(path)
 
 
 class Trainer:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,7 +30,10 @@ from .nets import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoPro
 from .presets import VideoSettings
 from .regularizers import check_weights, vicreg_covariance, vicreg_variance
 from .rollout import rollout, teacher_forced
-from .train import Trainer
+from .records import hardware
+from .train import Trainer, commit_run, load_run, run_path
+
+CODE_VERSION = 1     # bump when a code change would change a trained run: committed runs of older code are not loaded
 
 __all__ = ["positions", "VideoJEPA", "video_jepa_loss", "VideoRun", "VideoExperiment"]
 
@@ -147,6 +151,7 @@ class VideoRun:
     ap_gt: float                 # AP of the head on ground-truth frame representations
     recon_mse: float             # pixel-decoder MSE on validation frames
     model: VideoJEPA = field(repr=False)
+    loaded: str | None = None    # the committed run's file when it was loaded, not trained (train-or-load)
 
     @property
     def map(self) -> float:
@@ -286,6 +291,37 @@ class VideoExperiment:
         run = VideoRun(name, k, steps if k > 0 else 0, seconds, history, ap, ap_gt, rec, model)
         self.runs[name] = run
         return run
+
+    # -- train-or-load ----------------------------------------------------------------------------
+    def run_file(self, k: int) -> Path:
+        """Where the committed run with ``k`` rollout steps, these settings, data and seed lives."""
+        return run_path("video", f"K{k}", {**asdict(self.cfg), "data": self.data_source}, self.seed, CODE_VERSION)
+
+    def load_or_train(self, k: int, progress: bool | None = None) -> VideoRun:
+        """Train-or-load: evaluate the committed run of ``k`` made with exactly these settings, data, seed and code
+        (:meth:`run_file`; ``EBJEPA_RETRAIN=1`` refuses it), else :meth:`train`; it keeps its history and time."""
+        state = load_run(self.run_file(k))
+        if state is None:
+            return self.train(k, progress=progress)
+        model = self.model()
+        model.load_state_dict(state["state_dict"])
+        ap, ap_gt, rec = self.evaluate(model)
+        name = f"K{k}" if k > 0 else "untrained"
+        run = VideoRun(name, k, state["steps"], state["seconds"], state["history"], ap, ap_gt, rec, model,
+                       loaded=self.run_file(k).name)
+        self.runs[name] = run
+        return run
+
+    def commit(self, run: VideoRun, command: str) -> Path:
+        """Write ``run`` (trained with the default steps) where :meth:`load_or_train` finds it, with its card."""
+        if run.steps != (self.cfg.steps if run.steps_k else 0):
+            raise ValueError(f"run {run.name!r} trained {run.steps} steps, not the settings' {self.cfg.steps}: not committed")
+        state = {"state_dict": run.model.state_dict(), "steps": run.steps, "seconds": run.seconds,
+                 "history": run.history}
+        card = {"command": command, "hardware": hardware(), "name": run.name, "k": run.steps_k, "seed": self.seed,
+                "data": self.data_source, "settings": asdict(self.cfg), "code_version": CODE_VERSION,
+                "summary": run.summary()}
+        return commit_run(self.run_file(run.steps_k), state, card)
 
     def _fit_heads(self, model: VideoJEPA, stream, steps: int, progress, decoder: bool = True) -> dict:
         opt = self._optimizer(model, jepa=False)

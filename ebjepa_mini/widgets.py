@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from .collapse import DEFAULT_WEIGHTS, CollapseExperiment
+from .presets import COSTS, PLANNERS
 from .viz import SETTING_NAMES, collapse_dashboard, figure_img_html
 
 __all__ = ["CollapseLab", "PlannerLab"]
@@ -206,39 +207,34 @@ class PlannerLab(LabView):
         self.tasks = sample_tasks(100, seed=EVAL_SEED if task_seed is None else task_seed,
                                   fixed_wall=self.run.settings.fixed_wall)
         self.seed = seed
-        self.planner, self.cost, self.task = "mppi", "cumulative", 0
+        self.task = 0
         self.history: list = []
         self.episode = None
 
     # -- state -------------------------------------------------------------------------------------
     def set(self, **kw) -> "PlannerLab":
-        """Change ``planner``, ``cost``, ``task`` or any :class:`PlanSettings` field (validated)."""
+        """Change ``task`` or any :class:`PlanSettings` field, ``planner`` and ``cost`` included (validated)."""
         from dataclasses import fields, replace
-
-        from .planning import COSTS, PLANNERS
 
         plan_fields = {f.name for f in fields(self.settings)}
         for k, v in kw.items():
-            if k == "planner":
-                if v not in PLANNERS:
-                    raise ValueError(f"planner must be one of {PLANNERS}, got {v!r}")
-                self.planner = v
-            elif k == "cost":
-                if v not in COSTS:
-                    raise ValueError(f"cost must be one of {COSTS}, got {v!r}")
-                self.cost = v
-            elif k == "task":
+            if k == "task":
                 if not isinstance(v, int) or not 0 <= v < len(self.tasks["start"]):
                     raise ValueError(f"task must be an int in 0..{len(self.tasks['start']) - 1}, got {v!r}")
                 self.task = v
             elif k in plan_fields:
                 self.settings = replace(self.settings, **{k: v})
             else:
-                raise ValueError(f"unknown setting {k!r}; allowed: planner, cost, task, {', '.join(sorted(plan_fields))}")
-        if self.settings.num_elites > self.settings.num_samples:
-            raise ValueError(f"num_elites ({self.settings.num_elites}) must be <= num_samples "
-                             f"({self.settings.num_samples})")
+                raise ValueError(f"unknown setting {k!r}; allowed: task, {', '.join(sorted(plan_fields))}")
         return self
+
+    @property
+    def planner(self) -> str:
+        return self.settings.planner
+
+    @property
+    def cost(self) -> str:
+        return self.settings.cost
 
     def _task(self) -> dict:
         i = self.task
@@ -260,22 +256,21 @@ class PlannerLab(LabView):
         import torch
 
         from .data import two_rooms as tr
-        from .planning import latent_cost_fn, plan
+        from .planning import plan_step
 
-        t, s, m = self._task(), self.settings, self.run.model
+        t, m = self._task(), self.run.model
         with torch.no_grad():
             z0 = m.encode(tr.observe(t["start"], t["wall_x"], t["door_y"]))
             zg = m.encode(tr.observe(t["goal"], t["wall_x"], t["door_y"]))
-            cost_fn = latent_cost_fn(m, z0, zg, self.cost)
             self.history = []
-            plan(cost_fn, s, self.planner, generator=torch.Generator().manual_seed(self.seed), history=self.history)
+            plan_step(m, z0, zg, self.settings, generator=torch.Generator().manual_seed(self.seed), history=self.history)
         return self.history
 
     def run_episode(self):
         """Plan and act for ``settings.max_steps`` steps on the current task; returns the PlanResult."""
         from .planning import evaluate
 
-        self.episode = evaluate(self.run.model, self._task(), self.settings, self.planner, self.cost, seed=self.seed)
+        self.episode = evaluate(self.run.model, self._task(), self.settings, seed=self.seed)
         return self.episode
 
     # -- rendering ---------------------------------------------------------------------------------
@@ -330,8 +325,8 @@ class PlannerLab(LabView):
     def _controls(self, W):
         s = self.settings
         self._w = {
-            "planner": W.ToggleButtons(options=["mppi", "cem"], value=self.planner, description="planner"),
-            "cost": W.ToggleButtons(options=["cumulative", "last"], value=self.cost, description="cost"),
+            "planner": W.ToggleButtons(options=list(PLANNERS), value=self.planner, description="planner"),
+            "cost": W.ToggleButtons(options=list(COSTS), value=self.cost, description="cost"),
             "temperature": W.FloatLogSlider(value=s.temperature, base=10, min=-3, max=3, step=0.1,
                                             description="τ (MPPI)", readout_format=".3g"),
             "num_samples": W.IntSlider(value=s.num_samples, min=10, max=400, step=10, description="samples N"),

@@ -19,7 +19,6 @@ action coordinates, like the planner's ``[N, H, A]``), latents ``[B, T, D]``.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from .nets import ImpalaEncoder
 from .presets import WorldSettings, get_preset
 from .probes import RegressionProbe, ridge_probe
 from .regularizers import WorldWeights, inverse_dynamics_loss, temporal_similarity, vicreg_covariance, vicreg_variance
-from .train import Trainer, load_checkpoint, save_checkpoint, warmup_cosine
+from .train import Trainer, file_sha256, load_checkpoint, save_checkpoint, warmup_cosine
 
 __all__ = ["WorldModel", "WorldWeights", "world_model_loss", "WorldData", "WorldRun",
            "train_world_model", "load_world_model", "save_world_model", "PRETRAINED", "pretrained_path",
@@ -43,6 +42,7 @@ __all__ = ["WorldModel", "WorldWeights", "world_model_loss", "WorldData", "World
 
 
 PREDICTORS = ("gru", "mlp")
+LAYOUTS = ("none", "learned", "walls")
 
 
 class WorldModel(nn.Module):
@@ -57,20 +57,28 @@ class WorldModel(nn.Module):
 
     def __init__(self, stacks=(16, 32, 32), blocks: int = 2, latent_dim: int = 512, idm_hidden: int = 256,
                  probe_hidden: int = 512, action_dim: int = 2, pool: int = 1, predictor: str = "gru",
-                 pred_hidden: int = 256, layout_dim: int = 0, layout_pool: int = 4):
+                 pred_hidden: int = 256, layout: str = "none", layout_dim: int = 16, layout_pool: int = 4):
         super().__init__()
         if predictor not in PREDICTORS:
             raise ValueError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
-        if layout_dim and predictor != "mlp":
-            raise ValueError(f"layout_dim > 0 needs predictor='mlp' (the layout modulates its hidden layer), got {predictor!r}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        if layout != "none" and predictor != "mlp":
+            raise ValueError(f"layout={layout!r} needs predictor='mlp' (the layout modulates its hidden layer), got {predictor!r}")
         self.latent_dim = latent_dim                    # D: the part the actions move
-        self.layout_dim = layout_dim                    # the static layout code carried beside it (0: none)
+        self.layout_kind = layout
+        # the static layout code carried beside it: learned, the wall channel's 2 x 65 row/column means, or none
+        self.layout_dim = {"none": 0, "learned": layout_dim, "walls": 2 * tr.SIZE}[layout]
+        self.learned_dim = latent_dim + (self.layout_dim if layout == "learned" else 0)   # what eq. 13 shapes
         self.predictor = predictor
         self.encoder = ImpalaEncoder(2, tuple(stacks), blocks, latent_dim, pool=pool)
-        full = latent_dim + layout_dim
-        if layout_dim:     # the wall channel alone -> a layout code; it modulates the predictor (FiLM)
+        full = latent_dim + self.layout_dim
+        if layout == "learned":     # the wall channel alone -> a layout code
             self.layout = ImpalaEncoder(1, (8, 16), 1, layout_dim, pool=layout_pool)
-            self.film = nn.Linear(layout_dim, 2 * pred_hidden)
+        if layout != "none":        # the code modulates the predictor (FiLM), starting as the identity
+            self.film = nn.Linear(self.layout_dim, 2 * pred_hidden)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
         if predictor == "gru":
             self.gru = nn.GRUCell(action_dim, latent_dim)
         else:   # "mlp": a residual two-hidden-layer MLP on [z_t, a_t]; the layout code acts between its first two layers
@@ -92,9 +100,18 @@ class WorldModel(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         z = self.encoder(x).reshape(*lead, -1)
         if self.layout_dim:      # the layout is the same in every frame of a clip: encode the first frame's walls
-            c = self.layout(obs[:, 0, 1:2] if obs.dim() == 5 else obs[:, 1:2])              # [B, layout_dim]
+            c = self.layout_code(obs[:, 0, 1] if obs.dim() == 5 else obs[:, 1])              # [B, layout_dim]
             z = torch.cat([z, c[:, None].expand(*lead, -1) if obs.dim() == 5 else c], -1)
         return z
+
+    def layout_code(self, walls: torch.Tensor) -> torch.Tensor:
+        """The layout code of normalised wall channels ``[B, 65, 65]`` -> ``[B, layout_dim]``: the learned
+        encoder's output, or (``"walls"``) the count of wall pixels in each row and each column divided by
+        the wall band's width (3 px), so that a door row differs from a wall row by one unit."""
+        if self.layout_kind == "learned":
+            return self.layout(walls[:, None])
+        mask = (walls > 0).float()
+        return torch.cat([mask.sum(-1), mask.sum(-2)], -1) / (2 * tr.WALL_HALF + 1)
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference
@@ -157,12 +174,13 @@ def world_model_loss(model: WorldModel, obs: torch.Tensor, actions: torch.Tensor
     a = actions.unfold(1, k, 1)[:, :starts].transpose(-1, -2).reshape(b * starts, k, -1)   # [B·S, K, A]
     target = z.unfold(1, k, 1)[:, 1:starts + 1].transpose(-1, -2).reshape(b * starts, k, -1)
     z_hat = model.rollout(z0, a)
-    pred = (z_hat[:, 1:] - target).pow(2).mean()
-    flat = z.reshape(b * t, -1)
+    d = model.learned_dim           # a "walls" layout code is no parameter's output: eq. 13 shapes the rest
+    pred = (z_hat[:, 1:, :d] - target[..., :d]).pow(2).mean()
+    flat = z[..., :d].reshape(b * t, -1)
     var = vicreg_variance(flat)
     cov = vicreg_covariance(flat)
     zt = z.transpose(0, 1)
-    sim = temporal_similarity(zt)
+    sim = temporal_similarity(zt[..., :d])
     idm = inverse_dynamics_loss(model.idm, zt, actions.transpose(0, 1)) if weights.idm > 0 else z.new_zeros(())
     loss = pred + weights.variance * var + weights.covariance * cov + weights.similarity * sim + weights.idm * idm
     terms = {"pred": pred.item(), "variance": var.item(), "covariance": cov.item(), "similarity": sim.item(),
@@ -230,7 +248,7 @@ class WorldRun:
 def build_model(settings: WorldSettings) -> WorldModel:
     return WorldModel(settings.stacks, settings.blocks, settings.latent_dim, settings.idm_hidden, settings.probe_hidden,
                       pool=settings.pool, predictor=settings.predictor, pred_hidden=settings.pred_hidden,
-                      layout_dim=settings.layout_dim, layout_pool=settings.layout_pool)
+                      layout=settings.layout, layout_dim=settings.layout_dim, layout_pool=settings.layout_pool)
 
 
 def train_world_model(settings: WorldSettings | str | None = None, weights: WorldWeights | None = None, seed: int = 0,
@@ -370,11 +388,3 @@ def load_world_model(path=None, device="cpu") -> WorldRun:
     run = WorldRun(model, settings, WorldWeights(**state["weights"]), state.get("history", {}),
                    state.get("metrics", {}), state.get("train_s", 0.0))
     return run
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -397,3 +397,34 @@ def test_paper_planner_is_algorithm_1_and_bench_applies_it():
     assert (p.horizon, p.num_samples, p.num_iters, p.num_elites, p.max_steps) == (90, 200, 20, 20, 200)   # Table 7
     with pytest.raises(SystemExit):
         bench.main(["world", "--preset", "ci", "--paper-planner", "--reference-planner"])
+
+
+def test_one_planning_request_carries_planner_and_cost():
+    """``PlanSettings`` carries the planner and the energy, validated when it is made (naming the allowed
+    values); ``plan_step`` and ``evaluate`` read them from it, so a CEM request really runs CEM."""
+    from dataclasses import replace
+
+    from ebjepa_mini.planning import plan_step
+    from ebjepa_mini.presets import COSTS, PLANNERS, PlanSettings
+
+    with pytest.raises(ValueError, match=r"PlanSettings.planner must be one of \('mppi', 'cem'\)"):
+        PlanSettings(planner="ilqr")
+    with pytest.raises(ValueError, match=r"PlanSettings.cost must be one of"):
+        PlanSettings(cost="final")
+    assert PLANNERS == ("mppi", "cem") and COSTS == ("cumulative", "last")
+
+    class Still(torch.nn.Module):          # a world model in which actions move the latent directly
+        def predict(self, z, a):
+            return z + a
+
+    s = PlanSettings(horizon=4, num_samples=32, num_iters=3, num_elites=8, temperature=0.1)
+    z0, zg = torch.zeros(1, 2), torch.full((1, 2), 3.0)
+    out = {}
+    for planner in PLANNERS:
+        hist = []
+        out[planner] = plan_step(Still(), z0, zg, replace(s, planner=planner), generator=torch.Generator().manual_seed(0),
+                                 history=hist)
+        assert out[planner].shape == (4, 2) and len(hist) == 3           # one problem: [H, A]
+    assert not torch.equal(out["mppi"], out["cem"])          # two different optimisers ran
+    for planner in PLANNERS:                                  # and each plan heads for the goal
+        assert (z0 + out[planner].sum(0) - zg).norm() < 0.5 * (z0 - zg).norm()

@@ -276,22 +276,38 @@ def test_committed_model_cards_point_to_the_record_that_evaluated_them(card_path
     assert record["episodes"] >= 100 and 0 <= record["success_rate"] <= 1
 
 
-def test_layout_code_is_constant_in_a_clip_and_carried_by_the_predictor():
-    """A layout code (``layout_dim > 0``) is computed from the walls once per clip, sits after the D moving
-    dimensions and passes every predictor step unchanged; without one the MLP predictor keeps z at D."""
+@pytest.mark.parametrize("layout,code_dim", [("learned", 4), ("walls", 2 * tr.SIZE)])
+def test_layout_code_is_constant_in_a_clip_and_carried_by_the_predictor(layout, code_dim):
+    """A layout code is computed from the walls once per clip, sits after the D moving dimensions and
+    passes every predictor step unchanged; without one the MLP predictor keeps z at D."""
     small = dict(stacks=(4, 4, 4), blocks=1, latent_dim=8, idm_hidden=8, probe_hidden=8, pool=2, predictor="mlp",
                  pred_hidden=16)
     pos = np.array([[15.0, 20.0], [16.0, 21.0], [17.0, 22.0]])
     obs = tr.observe(pos, 30, 40)[None]                                   # [1, T=3, 2, 65, 65], one layout
     with torch.no_grad():
-        m = WorldModel(layout_dim=4, **small).eval()
+        m = WorldModel(layout=layout, layout_dim=4, **small).eval()
         z = m.encode(obs)
-        assert z.shape == (1, 3, 12)
+        assert z.shape == (1, 3, 8 + code_dim)
         assert torch.equal(z[0, 0, 8:], z[0, 2, 8:]) and not torch.equal(z[0, 0, :8], z[0, 2, :8])
         assert torch.allclose(m.encode(obs[:, 1]), z[:, 1], atol=1e-6)     # a single frame gives the same code
         nxt = m.predict(z[:, 0], torch.tensor([[1.0, -1.0]]))
         assert torch.equal(nxt[:, 8:], z[:, 0, 8:])
         plain = WorldModel(**small).eval()
         assert plain.predict(plain.encode(obs[:, 0]), torch.zeros(1, 2)).shape == (1, 8)
-    with pytest.raises(ValueError, match="layout_dim"):
-        WorldModel(layout_dim=4, **{**small, "predictor": "gru"})
+    with pytest.raises(ValueError, match="layout"):
+        WorldModel(layout=layout, **{**small, "predictor": "gru"})
+
+
+def test_walls_layout_code_shows_the_door_rows():
+    """The "walls" code counts wall pixels per row and column (in units of the band's width): the rows of the
+    door hold one unit less than the other rows between the borders, and moving the door moves that dip."""
+    m = WorldModel(stacks=(4,), blocks=1, latent_dim=4, idm_hidden=4, probe_hidden=4, pool=2, predictor="mlp",
+                   pred_hidden=8, layout="walls")
+    rows = {d: m.layout_code(tr.observe(np.array([[10.0, 10.0]]), 30, d)[:, 1])[0, :tr.SIZE] for d in (20, 40)}
+    inside = slice(int(tr.BORDER[0]) + 1, int(tr.BORDER[1]))
+    dips = {d: torch.nonzero(r[inside] < r[inside].max() - 0.5).flatten() + inside.start for d, r in rows.items()}
+    for d, idx in dips.items():
+        assert abs(idx.float().mean().item() - d) <= 0.5 and len(idx) == 2 * int(tr.DOOR_HALF) + 1
+    assert torch.allclose(rows[20][dips[20]] + 1, rows[40][dips[20]])
+    with pytest.raises(ValueError, match="layout must be one of"):
+        WorldModel(layout="map")

@@ -34,13 +34,13 @@ with the encoder on the true frames, and with the model's imagined rollout (chap
 (:func:`~ebjepa_mini.planning.yardsticks.encoder_energy_map`): the second is the planner with a perfect predictor.
 """
 from .episodes import PlanResult, evaluate
-from .optimizers import (COSTS, PLANNERS, cem, clip_norm, latent_cost_fn, latent_distance, mppi, plan,
+from .optimizers import (COSTS, PLANNERS, cem, clip_norm, latent_cost_fn, latent_distance, mppi, plan, plan_step,
                          planning_energy)
 from .yardsticks import (ORACLES, SCORERS, EnergyMap, door_and_wall_plans, encoder_energy_map, energy_breakdown,
                          imagined_positions, map_grid, oracle_cost_fn, rollout_drift, wall_push_test,
                          waypoint_actions, world_diagnostics)
 
-__all__ = ["mppi", "cem", "plan", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm",
+__all__ = ["mppi", "cem", "plan", "plan_step", "planning_energy", "latent_distance", "latent_cost_fn", "oracle_cost_fn", "clip_norm",
            "PlanResult", "evaluate", "PLANNERS", "COSTS", "ORACLES", "SCORERS", "EnergyMap", "map_grid",
            "encoder_energy_map", "waypoint_actions", "door_and_wall_plans", "energy_breakdown", "wall_push_test",
            "imagined_positions", "rollout_drift", "world_diagnostics"]

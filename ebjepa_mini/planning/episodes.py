@@ -9,7 +9,7 @@ import torch
 
 from ..data import two_rooms as tr
 from ..presets import PlanSettings
-from .optimizers import COSTS, PLANNERS, latent_cost_fn, plan
+from .optimizers import plan, plan_step
 from .yardsticks import ORACLES, encoder_energy_map, oracle_cost_fn
 
 __all__ = ["PlanResult", "evaluate"]
@@ -50,13 +50,12 @@ class PlanResult:
 
 
 @torch.no_grad()
-def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "mppi", cost: str = "cumulative",
-             seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None,
+def evaluate(model, tasks: dict | int, settings: PlanSettings, seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None,
              oracle: str | None = None) -> PlanResult:
     """Plan and act in many Two Rooms episodes at once (batched over episodes; the protocol of paper § 5.3).
 
     Every ``settings.replan_every`` steps: encode the current frames, optimise ``[E, H, 2]`` action
-    sequences with the chosen planner against the goal latents (the goal frame is the same layout
+    sequences with ``settings.planner`` and energy ``settings.cost`` (:func:`~ebjepa_mini.planning.optimizers.plan_step`) against the goal latents (the goal frame is the same layout
     with the dot at the goal), execute the first ``replan_every`` actions with the true physics.
     Success is judged after the last of ``settings.max_steps`` steps (distance < 4.5 px).
 
@@ -64,18 +63,16 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
         model: a :class:`~ebjepa_mini.world.WorldModel` (``encode``, ``rollout``).
         tasks: a dict from :func:`~ebjepa_mini.data.two_rooms.sample_tasks`, or a number of episodes
             (tasks drawn with ``seed``).
-        settings: planner sizes (:class:`~ebjepa_mini.presets.PlanSettings`).
-        planner: ``"mppi"`` or ``"cem"``; cost: ``"cumulative"`` or ``"last"``.
+        settings: the planning request (:class:`~ebjepa_mini.presets.PlanSettings`: planner, cost, sizes; validated
+            when it was made).
         record_plans: keep every plan (for pictures).
         oracle: plan with the true physics instead of the model's predictor (:func:`~ebjepa_mini.planning.yardsticks.oracle_cost_fn`):
             ``"positions"`` scores true positions (``model`` may be ``None``): the search's ceiling
             with a straight-line energy; ``"encoder"`` scores them with the model's encoder
             (:func:`~ebjepa_mini.planning.yardsticks.encoder_energy_map`): the planner with a perfect predictor.
     """
-    if planner not in PLANNERS:
-        raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
-    if cost not in COSTS:
-        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if not isinstance(settings, PlanSettings):
+        raise TypeError(f"settings must be a PlanSettings, got {type(settings).__name__}")
     if oracle is not None and oracle not in ORACLES:
         raise ValueError(f"oracle must be None or one of {ORACLES}, got {oracle!r}")
     if model is None and oracle != "positions":
@@ -101,20 +98,19 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=s.max_steps, desc=f"planning ({planner})", leave=False)
+        bar = tqdm(total=s.max_steps, desc=f"planning ({s.planner})", leave=False)
     while steps_done < s.max_steps:
         h = min(s.horizon, s.max_steps - steps_done)
-        if oracle:
-            cost_fn = oracle_cost_fn(pos, goal, wx, dy, cost, energy_map)
-        else:
-            z0 = model.encode(tr.observe(pos, wx, dy).to(device))
-            cost_fn = latent_cost_fn(model, z0, z_goal, cost, device)     # [E, N, H, 2] -> [E, N]
         init = torch.zeros(e, h, 2, device=device)
         if s.warm_start and mean is not None:       # the previous plan, shifted by the executed steps
             keep = min(mean.shape[1] - s.replan_every, h)
             if keep > 0:
                 init[:, :keep] = mean[:, s.replan_every:s.replan_every + keep]
-        mean = plan(cost_fn, s, planner, horizon=h, init_mean=init, generator=gen)
+        if oracle:
+            mean = plan(oracle_cost_fn(pos, goal, wx, dy, s.cost, energy_map), s, horizon=h, init_mean=init, generator=gen)
+        else:
+            mean = plan_step(model, model.encode(tr.observe(pos, wx, dy).to(device)), z_goal, s, horizon=h,
+                             init_mean=init, generator=gen, device=device)
         if record_plans:
             plans.append(mean.cpu().numpy().copy())
         for k in range(min(s.replan_every, h)):
@@ -126,5 +122,5 @@ def evaluate(model, tasks: dict | int, settings: PlanSettings, planner: str = "m
     if bar is not None:
         bar.close()
     final = np.linalg.norm(pos - goal, axis=1)
-    return PlanResult(planner, cost, final < tr.SUCCESS_RADIUS, final, np.stack(paths, 1), tasks,
+    return PlanResult(s.planner, s.cost, final < tr.SUCCESS_RADIUS, final, np.stack(paths, 1), tasks,
                       time.perf_counter() - t0, plans)

@@ -7,12 +7,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..presets import PlanSettings
+from ..presets import COSTS, PLANNERS, PlanSettings
 
-__all__ = ["PLANNERS", "COSTS", "clip_norm", "mppi", "cem", "plan", "planning_energy", "latent_distance", "latent_cost_fn"]
-
-PLANNERS = ("mppi", "cem")
-COSTS = ("cumulative", "last")
+__all__ = ["PLANNERS", "COSTS", "clip_norm", "mppi", "cem", "plan", "plan_step", "planning_energy", "latent_distance",
+           "latent_cost_fn"]
 
 
 def clip_norm(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
@@ -132,19 +130,17 @@ def cem(cost_fn: Callable[[torch.Tensor], torch.Tensor], horizon: int, action_di
                      init_mean, generator, max_norm, history, min_std=float(min_std))
 
 
-def plan(cost_fn: Callable[[torch.Tensor], torch.Tensor], settings: PlanSettings, planner: str = "mppi",
+def plan(cost_fn: Callable[[torch.Tensor], torch.Tensor], settings: PlanSettings,
          horizon: int | None = None, init_mean: torch.Tensor | None = None, generator: torch.Generator | None = None,
          history: list | None = None) -> torch.Tensor:
     """One plan with the sizes of a (validated) :class:`~ebjepa_mini.presets.PlanSettings`: :func:`~ebjepa_mini.planning.optimizers.mppi`
     (its τ, step cap and executed action) or :func:`~ebjepa_mini.planning.optimizers.cem`, over ``horizon`` steps (default ``settings.horizon``).
     The one place where settings become optimiser arguments (:func:`~ebjepa_mini.planning.episodes.evaluate`, the Planner Lab)."""
-    if planner not in PLANNERS:
-        raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
     s = settings
     args = dict(horizon=s.horizon if horizon is None else horizon, action_dim=2, num_samples=s.num_samples,
                 num_iters=s.num_iters, num_elites=s.num_elites, noise_std=s.noise_std, init_mean=init_mean,
                 generator=generator, max_norm=s.max_norm, history=history)
-    if planner == "mppi":
+    if s.planner == "mppi":
         return mppi(cost_fn, temperature=s.temperature, execute=s.execute, update_std=s.update_std,
                     min_std=s.min_std, **args)
     return cem(cost_fn, min_std=s.min_std, **args)
@@ -214,3 +210,14 @@ def latent_cost_fn(model, z0: torch.Tensor, z_goal: torch.Tensor, cost: str = "c
         return costs if batched else costs[0]
 
     return cost_fn
+
+
+def plan_step(model, z_now: torch.Tensor, z_goal: torch.Tensor, settings: PlanSettings, horizon: int | None = None,
+              init_mean: torch.Tensor | None = None, generator: torch.Generator | None = None,
+              history: list | None = None, device="cpu") -> torch.Tensor:
+    """One planning request, whole: from the latents ``z_now`` towards ``z_goal`` (``[E, D]``), the energy
+    ``settings.cost`` of the world model's imagined rollouts (:func:`latent_cost_fn`) minimised by
+    ``settings.planner`` (:func:`plan`). Used by every episode's replan (:func:`~ebjepa_mini.planning.episodes.evaluate`)
+    and by the Planner Lab. Returns the plan ``[E, H, A]``."""
+    cost_fn = latent_cost_fn(model, z_now, z_goal, settings.cost, device)
+    return plan(cost_fn, settings, horizon=horizon, init_mean=init_mean, generator=generator, history=history)
