@@ -54,7 +54,7 @@
 # trained by exactly this code with exactly these settings, data and seed (`ebjepa_mini/assets/runs/`,
 # each with a card naming the command that made it, `python -m ebjepa_mini.bench image --preset cpu
 # --commit-runs`); a loaded run is evaluated here from its weights, so the probe and the ranks are
-# computed live. One run, § 3.5's collapsing $\lambda = 0.1$, always trains in front of you. To train
+# computed live. One run, § 3.5's VICReg with std and cov weights of 100, always trains in front of you. To train
 # everything yourself, start the notebook with the environment variable `EBJEPA_RETRAIN=1`. Under `ci`
 # (and whenever settings or data differ) nothing matches and every run trains.
 
@@ -444,8 +444,8 @@ plt.show()
 # {cite:p}`ebjepa2026`. We train those two settings for `S.sweep_steps` steps each.
 
 # %% mystnb={"image": {"alt": "The same three panels as the comparison above, with the two sensitivity settings, SIGReg with lambda 0.1 and VICReg with std 100 and cov 100, added as hatched bars and dashed spectra. The lambda 0.1 run has a much lower effective rank than the healthy runs and a probe accuracy close to the random-init baseline."}}
-runs["sigreg_lambda_0.1"] = exp.train("sigreg_lambda_0.1", progress=True)   # always live: watch the bar
-runs["vicreg_std100_cov100"] = exp.load_or_train("vicreg_std100_cov100", progress=False)
+runs["sigreg_lambda_0.1"] = exp.load_or_train("sigreg_lambda_0.1", progress=False)
+runs["vicreg_std100_cov100"] = exp.train("vicreg_std100_cov100", progress=True)   # always live: watch the bar
 for name in ("sigreg_lambda_0.1", "vicreg_std100_cov100"):
     print(runs[name], f"[loaded {runs[name].loaded}]" if runs[name].loaded else "[trained here]")
 fig = viz.compare_image_runs(runs, title="healthy (solid) vs sensitivity settings (hatched, dashed)")

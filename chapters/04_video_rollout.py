@@ -50,11 +50,11 @@
 # | `cpu` | 32×32 canvas (14-px digits), widths 16, 2 × 250 steps of batch 16 | {glue:text}`ch4_time_cpu:.1f` minutes on 2 CPU cores (stored record; measured per chapter on the {doc}`status page <../book/status>`) |
 # | `gpu` | 64×64 canvas, the paper's widths, 2 × 3,000 steps of batch 32 | not yet measured |
 #
-# **Train or load.** Under `cpu` the untrained baseline and the $K = 4$ model are *loaded* when the book
+# **Train or load.** Under `cpu` the $K = 4$ model, the longest to train, is *loaded* when the book
 # ships a run trained by exactly this code with exactly these settings, data and seed
 # (`ebjepa_mini/assets/runs/`, each with a card naming the command that made it, `python -m
-# ebjepa_mini.bench video --preset cpu --commit-runs`) and evaluated here from their weights; the
-# $K = 1$ model always trains in front of you. To train everything yourself, start the notebook with
+# ebjepa_mini.bench video --preset cpu --commit-runs`) and evaluated here from its weights; the
+# untrained baseline's read-out heads and the $K = 1$ model always train in front of you. To train everything yourself, start the notebook with
 # the environment variable `EBJEPA_RETRAIN=1`. Under `ci` (and whenever settings or data differ)
 # nothing matches and every run trains.
 
@@ -430,8 +430,8 @@ print(f"my_video_step x 2 = VideoExperiment.train: losses {[round(v, 4) for v in
 
 # %%
 runs = {}
-for k in (0, *S.rollout_steps):      # K = 1 trains live (a progress bar); the others: train-or-load
-    run = exp.train(k, progress=True) if k == min(S.rollout_steps) else exp.load_or_train(k, progress=False)
+for k in (0, *S.rollout_steps):      # the largest K: train-or-load; the baseline and K = 1 train live (progress bars)
+    run = exp.load_or_train(k, progress=False) if k == max(S.rollout_steps) else exp.train(k, progress=True)
     runs[run.name] = run
     print(run, f"[loaded {run.loaded}]" if run.loaded else "[trained here]")
 

@@ -89,6 +89,7 @@ glue("ch5_time_ci", times.get("ci", float("nan")), display=False)
 glue("ch5_time_cpu", times.get("cpu", float("nan")) / 60, display=False)
 WORLD = stored_results("world*_cpu*.json")                # this book's `cpu` world-model records
 SWEEP = stored_results("world-sweep_cpu.json", folder=results_dir() / "archive").get("world-sweep_cpu")
+glue("ch5_recipe_min", WORLD["world_cpu"]["train_wall_s"] / 60, display=False)   # the whole recipe's training, 2 cores alone
 glue("ch5_fixed_wall", int(tr.FIXED_LAYOUT[0]), display=False)
 glue("ch5_fixed_door", int(tr.FIXED_LAYOUT[1]), display=False)
 
@@ -347,7 +348,7 @@ print(f"my_train_step = train_world_model(steps=1): largest parameter difference
 # %% [markdown]
 # A demonstration run trains a fresh model with the same code and another seed while you watch:
 # under `ci` only a few steps; under `cpu` a quarter of the recipe that made the committed model
-# (the whole recipe takes about ten minutes on two cores: `train_world_model(S, seed=1)` runs it, and
+# (the whole recipe trained in {glue:text}`ch5_recipe_min:.0f` minutes on two cores: `train_world_model(S, seed=1)` runs it, and
 # the seed spread of § 5.7 comes from three such runs). § 5.6 compares the live run with the committed
 # model. The figure shows its history term by term (under `ci`, the committed model's stored history
 # instead).

@@ -75,6 +75,10 @@ class WorldModel(nn.Module):
         full = latent_dim + self.layout_dim
         if layout == "learned":     # the wall channel alone -> a layout code
             self.layout = ImpalaEncoder(1, (8, 16), 1, layout_dim, pool=layout_pool)
+        if layout == "walls":       # standardised over random layouts: a door row weighs as much as the wall's column
+            counts = self._wall_counts(tr.wall_masks(*tr.sample_layouts(2048, np.random.default_rng(0))).float())
+            self.register_buffer("wall_mean", counts.mean(0))
+            self.register_buffer("wall_scale", counts.std(0) + 0.1)     # rows and columns that never change -> 0
         if layout != "none":        # the code modulates the predictor (FiLM), starting as the identity
             self.film = nn.Linear(self.layout_dim, 2 * pred_hidden)
             nn.init.zeros_(self.film.weight)
@@ -104,14 +108,18 @@ class WorldModel(nn.Module):
             z = torch.cat([z, c[:, None].expand(*lead, -1) if obs.dim() == 5 else c], -1)
         return z
 
+    @staticmethod
+    def _wall_counts(mask: torch.Tensor) -> torch.Tensor:
+        """Wall pixels in each row, then in each column: ``[B, 65, 65] -> [B, 130]``."""
+        return torch.cat([mask.sum(-1), mask.sum(-2)], -1)
+
     def layout_code(self, walls: torch.Tensor) -> torch.Tensor:
         """The layout code of normalised wall channels ``[B, 65, 65]`` -> ``[B, layout_dim]``: the learned
-        encoder's output, or (``"walls"``) the count of wall pixels in each row and each column divided by
-        the wall band's width (3 px), so that a door row differs from a wall row by one unit."""
+        encoder's output, or (``"walls"``) the count of wall pixels in each row and each column, standardised
+        by their mean and spread over random layouts (nothing learned)."""
         if self.layout_kind == "learned":
             return self.layout(walls[:, None])
-        mask = (walls > 0).float()
-        return torch.cat([mask.sum(-1), mask.sum(-2)], -1) / (2 * tr.WALL_HALF + 1)
+        return (self._wall_counts((walls > 0).float()) - self.wall_mean) / self.wall_scale
 
     def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """``g_φ``: one step ``ẑ_{t+1} = LayerNorm(GRU(input=a_t, hidden=z_t))`` (paper § 5.3; the reference

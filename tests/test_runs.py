@@ -65,11 +65,12 @@ def test_committed_runs_match_their_cards(path):
     """Every committed run: its card's sha256 and size, a ``weights_only`` load, and a file name that is the
     key of the card's settings (so ``load_or_train`` finds it exactly when those settings are asked for)."""
     card = json.loads(path.with_suffix(".json").read_text())
-    assert card["sha256"] == file_sha256(path) and card["bytes"] == path.stat().st_size < 6e6
+    assert card["sha256"] == file_sha256(path) and card["bytes"] == path.stat().st_size < 7e6
     assert card["command"].startswith("python -m ebjepa_mini.bench ") and "--commit-runs" in card["command"]
     family = path.name.split("_")[0]
     settings = {**card["settings"], "data": card["data"]}
-    assert run_path(family, card["name"], settings, card["seed"], card["code_version"]).name == path.name
+    name = f"K{card['k']}" if family == "video" else card["name"]
+    assert run_path(family, name, settings, card["seed"], card["code_version"]).name == path.name
     state = load_checkpoint(path)
     assert state["steps"] == card["summary"]["steps"] and state["state_dict"]
 
@@ -79,11 +80,12 @@ def test_committed_runs_are_the_cpu_presets_and_small():
     if not COMMITTED:
         pytest.skip("no committed runs")
     total = sum(p.stat().st_size for p in COMMITTED)
-    assert total < 25e6, f"committed runs take {total / 1e6:.1f} MB"
+    total += sum(p.stat().st_size for p in RUNS_DIR.parent.glob("*.pt"))             # and the world models
+    assert total < 25e6, f"committed models take {total / 1e6:.1f} MB"
     cards = [json.loads(p.with_suffix(".json").read_text()) for p in COMMITTED]
     image = {c["name"] for c in cards if "image" in c["command"]}
     video = {c["name"] for c in cards if "video" in c["command"]}
-    assert image >= {"vicreg", "sigreg", "sigreg_lambda_0.1", "vicreg_std100_cov100"} and video >= {"K1", "K4", "untrained"}
+    assert image >= {"vicreg", "sigreg", "sigreg_lambda_0.1"} and video >= {"K4"}   # the others train live
     cpu = get_preset("cpu")
     for c in cards:
         want = cpu.image if "image" in c["command"] else cpu.video
