@@ -34,7 +34,6 @@ from .optim import LARS
 from .presets import ImageSettings
 from .probes import ProbeResult, linear_probe
 from .regularizers import RegularizerWeights, two_view_loss
-from .records import hardware
 from .train import NonFiniteLossError, Trainer, commit_run, load_run, run_path, warmup_cosine
 
 __all__ = ["ImageExperiment", "ImageRun", "BENCH_CONFIGS", "HEALTHY_CONFIGS", "config_weights", "build_encoder",
@@ -297,14 +296,15 @@ class ImageExperiment:
         settings, data, seed and code (:meth:`run_file`; ``EBJEPA_RETRAIN=1`` refuses it), else :meth:`train`.
         A loaded run keeps the training history and time of the run that made it; its ``loaded`` names the file."""
         weights, _, family = config_weights(name, self.cfg)
-        state = load_run(self.run_file(name)) if self.steps_for(name) > 0 else None
+        path = self.run_file(name)
+        state = load_run(path) if self.steps_for(name) > 0 else None
         if state is None:
             return self.train(name, progress=progress)
         model = self.model(name)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()})
         run = self.evaluate(model, name, family, state["steps"], state["seconds"], state["history"],
                             asdict(weights) if weights is not None else None)
-        run.diverged_at, run.loaded = state.get("diverged_at"), self.run_file(name).name
+        run.diverged_at, run.loaded = state.get("diverged_at"), path.name
         self.runs[name] = run
         return run
 
@@ -315,7 +315,7 @@ class ImageExperiment:
                              "not committed")
         state = {"state_dict": run.model.state_dict(), "steps": run.steps, "seconds": run.seconds,
                  "history": run.history, "diverged_at": run.diverged_at}
-        card = {"command": command, "hardware": hardware(), "name": run.name, "seed": self.seed,
+        card = {"command": command, "name": run.name, "seed": self.seed,
                 "data": self.data_source, "settings": asdict(self.cfg), "code_version": CODE_VERSION,
                 "summary": run.summary()}
         return commit_run(self.run_file(run.name), state, card, half=("projector.",))

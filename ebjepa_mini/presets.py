@@ -151,7 +151,7 @@ class WorldSettings:
     pred_hidden: int = 256       # width of the "mlp" predictor's two hidden layers
     layout: str = "none"         # a layout code carried in the latent beside the moving part, modulating the "mlp"
                                  # predictor: "none" (the paper's single latent), "learned" (a small IMPALA net on the
-                                 # wall channel) or "walls" (the wall channel's row and column means, nothing learned)
+                                 # wall channel) or "walls" (wall pixels per row and column, standardised; nothing learned)
     layout_dim: int = 16         # size of the "learned" layout code
     layout_pool: int = 4         # the "learned" code's encoder average-pools the 65x65 wall channel by this factor
     idm_hidden: int = 256

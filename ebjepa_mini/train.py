@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-from .records import write_json
+from .records import hardware, write_json
 
 __all__ = ["Trainer", "NonFiniteLossError", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "file_sha256",
            "RUNS_DIR", "RETRAIN_ENV", "run_path", "load_run", "commit_run"]
@@ -112,14 +112,14 @@ def load_run(path: Path) -> dict[str, Any] | None:
 def commit_run(path: Path, state: dict[str, Any], card: dict[str, Any], half: tuple[str, ...] = ()) -> Path:
     """Atomically write a run's ``state`` (its ``"state_dict"`` as float32; parameters whose name starts with
     a prefix in ``half`` as float16, to keep committed files small) and a JSON card beside it with the
-    file's sha256, size and date plus ``card`` (command, hardware, settings)."""
+    file's sha256, size, date and the machine's hardware plus ``card`` (command, settings)."""
     sd = {k: (v.detach().cpu().half() if v.is_floating_point() and k.startswith(half) else
               v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()).contiguous()
           for k, v in state["state_dict"].items()}
     save_checkpoint(path, {**state, "state_dict": sd})
     meta = {"file": Path(path).name, "sha256": file_sha256(path), "bytes": Path(path).stat().st_size,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "half_precision": list(half), **card}
+            "half_precision": list(half), "hardware": hardware(), **card}
     write_json(Path(path).with_suffix(".json"), meta)
     return Path(path)
 

@@ -30,7 +30,6 @@ from .nets import (DetectionHead, PairPredictor, PixelDecoder, ResNet5, VideoPro
 from .presets import VideoSettings
 from .regularizers import check_weights, vicreg_covariance, vicreg_variance
 from .rollout import rollout, teacher_forced
-from .records import hardware
 from .train import Trainer, commit_run, load_run, run_path
 
 CODE_VERSION = 1     # bump when a code change would change a trained run: committed runs of older code are not loaded
@@ -300,7 +299,8 @@ class VideoExperiment:
     def load_or_train(self, k: int, progress: bool | None = None) -> VideoRun:
         """Train-or-load: evaluate the committed run of ``k`` made with exactly these settings, data, seed and code
         (:meth:`run_file`; ``EBJEPA_RETRAIN=1`` refuses it), else :meth:`train`; it keeps its history and time."""
-        state = load_run(self.run_file(k))
+        path = self.run_file(k)
+        state = load_run(path)
         if state is None:
             return self.train(k, progress=progress)
         model = self.model()
@@ -308,7 +308,7 @@ class VideoExperiment:
         ap, ap_gt, rec = self.evaluate(model)
         name = f"K{k}" if k > 0 else "untrained"
         run = VideoRun(name, k, state["steps"], state["seconds"], state["history"], ap, ap_gt, rec, model,
-                       loaded=self.run_file(k).name)
+                       loaded=path.name)
         self.runs[name] = run
         return run
 
@@ -318,7 +318,7 @@ class VideoExperiment:
             raise ValueError(f"run {run.name!r} trained {run.steps} steps, not the settings' {self.cfg.steps}: not committed")
         state = {"state_dict": run.model.state_dict(), "steps": run.steps, "seconds": run.seconds,
                  "history": run.history}
-        card = {"command": command, "hardware": hardware(), "name": run.name, "k": run.steps_k, "seed": self.seed,
+        card = {"command": command, "name": run.name, "k": run.steps_k, "seed": self.seed,
                 "data": self.data_source, "settings": asdict(self.cfg), "code_version": CODE_VERSION,
                 "summary": run.summary()}
         return commit_run(self.run_file(run.steps_k), state, card)

@@ -67,7 +67,7 @@ class WorldModel(nn.Module):
             raise ValueError(f"layout={layout!r} needs predictor='mlp' (the layout modulates its hidden layer), got {predictor!r}")
         self.latent_dim = latent_dim                    # D: the part the actions move
         self.layout_kind = layout
-        # the static layout code carried beside it: learned, the wall channel's 2 x 65 row/column means, or none
+        # the static layout code carried beside it: learned, the wall pixels of each of the 65 rows and columns, or none
         self.layout_dim = {"none": 0, "learned": layout_dim, "walls": 2 * tr.SIZE}[layout]
         self.learned_dim = latent_dim + (self.layout_dim if layout == "learned" else 0)   # what eq. 13 shapes
         self.predictor = predictor

@@ -50,12 +50,13 @@ class PlanResult:
 
 
 @torch.no_grad()
-def evaluate(model, tasks: dict | int, settings: PlanSettings, seed: int = 0, record_plans: bool = False, device="cpu", progress: bool | None = None,
-             oracle: str | None = None) -> PlanResult:
+def evaluate(model, tasks: dict | int, settings: PlanSettings, seed: int = 0, record_plans: bool = False,
+             device="cpu", progress: bool | None = None, oracle: str | None = None) -> PlanResult:
     """Plan and act in many Two Rooms episodes at once (batched over episodes; the protocol of paper § 5.3).
 
     Every ``settings.replan_every`` steps: encode the current frames, optimise ``[E, H, 2]`` action
-    sequences with ``settings.planner`` and energy ``settings.cost`` (:func:`~ebjepa_mini.planning.optimizers.plan_step`) against the goal latents (the goal frame is the same layout
+    sequences with ``settings.planner`` and energy ``settings.cost``
+    (:func:`~ebjepa_mini.planning.optimizers.plan_step`) against the goal latents (the goal frame is the same layout
     with the dot at the goal), execute the first ``replan_every`` actions with the true physics.
     Success is judged after the last of ``settings.max_steps`` steps (distance < 4.5 px).
 
